@@ -1,0 +1,269 @@
+#!/usr/bin/env bash
+# The test bed: a real etcd and kube-apiserver (and, with --full, kube-controller-manager,
+# kube-scheduler and kwok) built from the official Go modules pinned in hack/testbed/go.mod,
+# started on free 127.0.0.1 ports.
+#
+#   hack/testbed.sh build [--full]            build the binaries once into the cache
+#   hack/testbed.sh up DIR [--full] [--owner-pid PID]
+#                                             start, write DIR/kubeconfig, return when /readyz answers;
+#                                             with --owner-pid, stop by itself when PID exits
+#   hack/testbed.sh down DIR                  stop exactly the processes `up DIR` started
+#   hack/testbed.sh bin-dir [--full]          print the folder holding the binaries
+#
+# The binaries are cached outside the clone, keyed by Kubernetes version and by the hash of
+# hack/testbed, under ${FLUX_OPERATOR_RS_CACHE:-~/.cache/flux-operator-rs}/testbed/. When
+# KUBEBUILDER_ASSETS names a folder with envtest's kube-apiserver and etcd, those are used for
+# the basic mode instead.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+module="$here/testbed"
+kube_version=$(awk '$1 == "k8s.io/kubernetes" { print $2; exit }' "$module/go.mod")
+kwok_version=v0.8.0
+cache_root=${FLUX_OPERATOR_RS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/flux-operator-rs}
+module_hash=$(cat "$module/go.mod" "$module/go.sum" "$module"/cmd/*/*.go | sha256sum | cut -c1-12)
+cache_dir="$cache_root/testbed/$kube_version-$module_hash"
+
+log() { echo "testbed: $*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+basic_bins=(etcd kube-apiserver)
+full_bins=(kube-controller-manager kube-scheduler kwok)
+
+have_bins() {
+    local dir=$1; shift
+    local b
+    for b in "$@"; do [ -x "$dir/$b" ] || return 1; done
+}
+
+bin_dir() {
+    local full=$1
+    if [ "$full" = 0 ] && [ -n "${KUBEBUILDER_ASSETS:-}" ] && have_bins "$KUBEBUILDER_ASSETS" "${basic_bins[@]}"; then
+        echo "$KUBEBUILDER_ASSETS"
+    else
+        echo "$cache_dir/bin"
+    fi
+}
+
+build() {
+    local full=$1 bin="$cache_dir/bin"
+    command -v go >/dev/null || die "go is not installed (.ci/run installs it)"
+    mkdir -p "$bin"
+    if ! have_bins "$bin" "${basic_bins[@]}"; then
+        log "building etcd and kube-apiserver $kube_version (cold: a few minutes)"
+        (cd "$module" && go build -trimpath -o "$bin/" k8s.io/kubernetes/cmd/kube-apiserver ./cmd/etcd)
+    fi
+    if [ "$full" = 1 ]; then
+        if ! have_bins "$bin" kube-controller-manager kube-scheduler; then
+            log "building kube-controller-manager and kube-scheduler $kube_version"
+            (cd "$module" && go build -trimpath -o "$bin/" k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler)
+        fi
+        if ! have_bins "$bin" kwok; then
+            log "building kwok $kwok_version"
+            GOBIN="$bin" GOFLAGS=-trimpath go install "sigs.k8s.io/kwok/cmd/kwok@$kwok_version"
+        fi
+    fi
+}
+
+free_port() {
+    local port
+    while :; do
+        port=$((20000 + RANDOM % 40000))
+        if ! ss -Hltn "sport = :$port" | grep -q .; then
+            echo "$port"
+            return
+        fi
+    done
+}
+
+start() {
+    # start NAME ARGS...: runs in the background, records the pid, logs to DIR/NAME.log
+    local name=$1; shift
+    "$@" >"$dir/$name.log" 2>&1 &
+    echo "$! $name" >>"$dir/pids"
+}
+
+wait_ready() {
+    local url=$1 what=$2 seconds=$3 i
+    for ((i = 0; i < seconds * 5; i++)); do
+        if curl -fsS --cacert "$dir/ca.crt" -H "Authorization: Bearer $token" "$url" >/dev/null 2>&1; then
+            return 0
+        fi
+        sleep 0.2
+    done
+    return 1
+}
+
+certs() {
+    (
+        cd "$dir"
+        openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=testbed-ca" \
+            -keyout ca.key -out ca.crt 2>/dev/null
+        openssl req -newkey rsa:2048 -nodes -subj "/CN=kube-apiserver" \
+            -keyout apiserver.key -out apiserver.csr 2>/dev/null
+        printf 'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes.default.svc\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n' >apiserver.ext
+        openssl x509 -req -in apiserver.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 \
+            -extfile apiserver.ext -out apiserver.crt 2>/dev/null
+        openssl genrsa -out sa.key 2048 2>/dev/null
+        openssl rsa -in sa.key -pubout -out sa.pub 2>/dev/null
+    )
+}
+
+kubeconfig() {
+    cat >"$dir/kubeconfig" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+- name: testbed
+  cluster:
+    server: https://127.0.0.1:$api_port
+    certificate-authority: $dir/ca.crt
+users:
+- name: admin
+  user:
+    token: $token
+contexts:
+- name: testbed
+  context:
+    cluster: testbed
+    user: admin
+    namespace: default
+current-context: testbed
+EOF
+}
+
+up() {
+    local full=$1 owner=$2 bin
+    bin=$(bin_dir "$full")
+    if [ "$full" = 1 ]; then
+        have_bins "$bin" "${basic_bins[@]}" "${full_bins[@]}" || build 1
+    else
+        have_bins "$bin" "${basic_bins[@]}" || build 0
+    fi
+    [ ! -e "$dir/pids" ] || die "$dir already holds a running test bed (run: $0 down $dir)"
+    mkdir -p "$dir"
+    dir=$(cd "$dir" && pwd)
+    : >"$dir/pids"
+    token=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+    echo "$token,admin,admin,system:masters" >"$dir/tokens.csv"
+    certs
+
+    local etcd_port peer_port
+    etcd_port=$(free_port)
+    peer_port=$(free_port)
+    api_port=$(free_port)
+    start etcd "$bin/etcd" --name testbed --data-dir "$dir/etcd" \
+        --listen-client-urls "http://127.0.0.1:$etcd_port" --advertise-client-urls "http://127.0.0.1:$etcd_port" \
+        --listen-peer-urls "http://127.0.0.1:$peer_port" --initial-advertise-peer-urls "http://127.0.0.1:$peer_port" \
+        --initial-cluster "testbed=http://127.0.0.1:$peer_port" --unsafe-no-fsync --log-level warn
+    start kube-apiserver "$bin/kube-apiserver" \
+        --etcd-servers "http://127.0.0.1:$etcd_port" \
+        --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$api_port" \
+        --endpoint-reconciler-type none \
+        --cert-dir "$dir/certs" --tls-cert-file "$dir/apiserver.crt" --tls-private-key-file "$dir/apiserver.key" \
+        --client-ca-file "$dir/ca.crt" --token-auth-file "$dir/tokens.csv" \
+        --authorization-mode RBAC \
+        --service-account-key-file "$dir/sa.pub" --service-account-signing-key-file "$dir/sa.key" \
+        --service-account-issuer https://kubernetes.default.svc.cluster.local \
+        --service-cluster-ip-range 10.96.0.0/16 --allow-privileged=true --profiling=false
+    kubeconfig
+    echo "$api_port" >"$dir/port"
+    if ! wait_ready "https://127.0.0.1:$api_port/readyz" kube-apiserver 90; then
+        tail -n 30 "$dir/kube-apiserver.log" "$dir/etcd.log" >&2 || true
+        down
+        die "kube-apiserver did not become ready on 127.0.0.1:$api_port"
+    fi
+
+    if [ "$full" = 1 ]; then
+        start kube-controller-manager "$bin/kube-controller-manager" --kubeconfig "$dir/kubeconfig" \
+            --authentication-kubeconfig "$dir/kubeconfig" --authorization-kubeconfig "$dir/kubeconfig" \
+            --bind-address 127.0.0.1 --secure-port "$(free_port)" --leader-elect=false \
+            --service-account-private-key-file "$dir/sa.key" --root-ca-file "$dir/ca.crt" \
+            --controllers '*,-nodeipam,-nodelifecycle,-cloud-node-lifecycle,-service-lb-controller,-route'
+        start kube-scheduler "$bin/kube-scheduler" --kubeconfig "$dir/kubeconfig" \
+            --authentication-kubeconfig "$dir/kubeconfig" --authorization-kubeconfig "$dir/kubeconfig" \
+            --bind-address 127.0.0.1 --secure-port "$(free_port)" --leader-elect=false
+        start kwok "$bin/kwok" --kubeconfig "$dir/kubeconfig" \
+            --manage-all-nodes=false --manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake \
+            --node-ip 127.0.0.2 --server-address "127.0.0.1:$(free_port)"
+        fake_node
+    fi
+
+    if [ -n "$owner" ]; then
+        # Stops the test bed when the process that asked for it exits, even if it was killed.
+        nohup bash -c 'while kill -0 "$1" 2>/dev/null; do sleep 1; done; exec "$2" down "$3"' \
+            _ "$owner" "$here/testbed.sh" "$dir" >/dev/null 2>&1 &
+        echo "$! watchdog" >>"$dir/pids"
+    fi
+    log "up: https://127.0.0.1:$api_port, kubeconfig $dir/kubeconfig"
+}
+
+fake_node() {
+    local i
+    for ((i = 0; i < 50; i++)); do
+        if KUBECONFIG="$dir/kubeconfig" kubectl apply -f - >/dev/null 2>&1 <<'EOF'
+apiVersion: v1
+kind: Node
+metadata:
+  name: kwok-node-0
+  annotations:
+    kwok.x-k8s.io/node: fake
+  labels:
+    kubernetes.io/os: linux
+    kubernetes.io/arch: amd64
+    kubernetes.io/hostname: kwok-node-0
+    type: kwok
+spec: {}
+EOF
+        then
+            return 0
+        fi
+        sleep 0.2
+    done
+    die "could not create the kwok node"
+}
+
+down() {
+    [ -f "$dir/pids" ] || { log "nothing running in $dir"; return 0; }
+    local pid name pids=()
+    # Newest first: the apiserver stops before etcd. The watchdog that may be calling us is skipped.
+    while read -r pid name; do
+        [ "$name" = watchdog ] && [ "$pid" = "${PPID:-}" ] && continue
+        [ "$name" = watchdog ] && [ "$pid" = "$$" ] && continue
+        pids=("$pid" "${pids[@]}")
+    done <"$dir/pids"
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    local i
+    for ((i = 0; i < 50; i++)); do
+        local alive=0
+        for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+        [ "$alive" = 0 ] && break
+        sleep 0.2
+    done
+    for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
+    rm -f "$dir/pids"
+    # etcd's data is the only large part; the logs stay for a failed test's post-mortem.
+    rm -rf "$dir/etcd"
+    log "down: $dir"
+}
+
+cmd=${1:-}
+[ -n "$cmd" ] || { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+shift
+full=0 owner="" dir=""
+while [ $# -gt 0 ]; do
+    case $1 in
+    --full) full=1 ;;
+    --owner-pid) owner=$2; shift ;;
+    -*) die "unknown option $1" ;;
+    *) dir=$1 ;;
+    esac
+    shift
+done
+case $cmd in
+build) build "$full" ;;
+bin-dir) bin_dir "$full" ;;
+up) [ -n "$dir" ] || die "usage: $0 up DIR [--full] [--owner-pid PID]"; up "$full" "$owner" ;;
+down) [ -n "$dir" ] || die "usage: $0 down DIR"; down ;;
+*) die "unknown command $cmd" ;;
+esac

@@ -1,0 +1,24 @@
+//! The `fluxcd.controlplane.io/v1` API: field names, casing, defaults, enums and CEL
+//! rules match the upstream Flux Operator so that existing YAML applies unchanged.
+
+mod flux_instance;
+mod flux_report;
+mod shared;
+
+pub use flux_instance::*;
+pub use flux_report::*;
+pub use shared::*;
+
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::CustomResourceExt;
+
+/// API group of both custom resources.
+pub const GROUP: &str = "fluxcd.controlplane.io";
+
+/// The only accepted name of a FluxInstance and of the FluxReport.
+pub const SINGLETON_NAME: &str = "flux";
+
+/// Every CRD this operator defines, in the order `crds` prints them.
+pub fn crds() -> Vec<CustomResourceDefinition> {
+    vec![FluxInstance::crd(), FluxReport::crd()]
+}

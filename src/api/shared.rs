@@ -1,0 +1,33 @@
+/// Condition types written by the reconcilers.
+pub mod condition_type {
+    pub const READY: &str = "Ready";
+    pub const RECONCILING: &str = "Reconciling";
+    pub const STALLED: &str = "Stalled";
+}
+
+/// Condition reasons, as upstream writes them; dashboards and alerts match on these.
+pub mod reason {
+    pub const PROGRESSING: &str = "Progressing";
+    pub const PROGRESSING_WITH_RETRY: &str = "ProgressingWithRetry";
+    pub const ARTIFACT_FAILED: &str = "ArtifactFailed";
+    pub const BUILD_FAILED: &str = "BuildFailed";
+    pub const RECONCILIATION_FAILED: &str = "ReconciliationFailed";
+    pub const HEALTH_CHECK_CANCELED: &str = "HealthCheckCanceled";
+    pub const RECONCILIATION_SUCCEEDED: &str = "ReconciliationSucceeded";
+    pub const RECONCILIATION_DISABLED: &str = "ReconciliationDisabled";
+    pub const OUTDATED_VERSION: &str = "OutdatedVersion";
+}
+
+/// Annotations and labels that make up the operator's contract with its users.
+pub mod annotation {
+    pub const RECONCILE: &str = "fluxcd.controlplane.io/reconcile";
+    pub const RECONCILE_DISABLED_VALUE: &str = "disabled";
+    pub const RECONCILE_EVERY: &str = "fluxcd.controlplane.io/reconcileEvery";
+    pub const RECONCILE_ARTIFACT_EVERY: &str = "fluxcd.controlplane.io/reconcileArtifactEvery";
+    pub const RECONCILE_TIMEOUT: &str = "fluxcd.controlplane.io/reconcileTimeout";
+    pub const REQUESTED_AT: &str = "reconcile.fluxcd.io/requestedAt";
+    pub const FORCE_AT: &str = "reconcile.fluxcd.io/forceAt";
+    pub const PRUNE: &str = "fluxcd.controlplane.io/prune";
+    pub const PRUNE_DISABLED_VALUE: &str = "disabled";
+    pub const FINALIZER: &str = "fluxcd.controlplane.io/finalizer";
+}
