@@ -9,6 +9,7 @@
 #                                             with --owner-pid, stop by itself when PID exits
 #   hack/testbed.sh down DIR                  stop exactly the processes `up DIR` started
 #   hack/testbed.sh bin-dir [--full]          print the folder holding the binaries
+#   hack/testbed.sh kubectl                   build kubectl of the same release into the cache, print its path
 #
 # The binaries are cached outside the clone, keyed by Kubernetes version and by the hash of
 # hack/testbed, under ${FLUX_OPERATOR_RS_CACHE:-~/.cache/flux-operator-rs}/testbed/. When
@@ -63,6 +64,16 @@ build() {
             GOBIN="$bin" GOFLAGS=-trimpath go install "sigs.k8s.io/kwok/cmd/kwok@$kwok_version"
         fi
     fi
+}
+
+build_kubectl() {
+    local bin="$cache_dir/bin"
+    if [ ! -x "$bin/kubectl" ]; then
+        command -v go >/dev/null || die "go is not installed (.ci/run installs it)"
+        log "building kubectl $kube_version"
+        (cd "$module" && go build -trimpath -o "$bin/" k8s.io/kubernetes/cmd/kubectl)
+    fi
+    echo "$bin/kubectl"
 }
 
 free_port() {
@@ -148,7 +159,9 @@ up() {
     echo "$token,admin,admin,system:masters" >"$dir/tokens.csv"
     certs
 
-    local etcd_port peer_port
+    local etcd_port peer_port apiserver_extra=()
+    # The fake node must be schedulable without a node lifecycle controller to lift the taint.
+    [ "$full" = 0 ] || apiserver_extra=(--disable-admission-plugins TaintNodesByCondition)
     etcd_port=$(free_port)
     peer_port=$(free_port)
     api_port=$(free_port)
@@ -165,7 +178,8 @@ up() {
         --authorization-mode RBAC \
         --service-account-key-file "$dir/sa.pub" --service-account-signing-key-file "$dir/sa.key" \
         --service-account-issuer https://kubernetes.default.svc.cluster.local \
-        --service-cluster-ip-range 10.96.0.0/16 --allow-privileged=true --profiling=false
+        --service-cluster-ip-range 10.96.0.0/16 --allow-privileged=true --profiling=false \
+        "${apiserver_extra[@]}"
     kubeconfig
     echo "$api_port" >"$dir/port"
     if ! wait_ready "https://127.0.0.1:$api_port/readyz" kube-apiserver 90; then
@@ -184,8 +198,9 @@ up() {
             --authentication-kubeconfig "$dir/kubeconfig" --authorization-kubeconfig "$dir/kubeconfig" \
             --bind-address 127.0.0.1 --secure-port "$(free_port)" --leader-elect=false
         start kwok "$bin/kwok" --kubeconfig "$dir/kubeconfig" \
+            --config "$here/kwok-stages.yaml" \
             --manage-all-nodes=false --manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake \
-            --node-ip 127.0.0.2 --server-address "127.0.0.1:$(free_port)"
+            --server-address "127.0.0.1:$(free_port)"
         fake_node
     fi
 
@@ -263,6 +278,7 @@ done
 case $cmd in
 build) build "$full" ;;
 bin-dir) bin_dir "$full" ;;
+kubectl) build_kubectl ;;
 up) [ -n "$dir" ] || die "usage: $0 up DIR [--full] [--owner-pid PID]"; up "$full" "$owner" ;;
 down) [ -n "$dir" ] || die "usage: $0 down DIR"; down ;;
 *) die "unknown command $cmd" ;;
