@@ -22,7 +22,10 @@ module="$here/testbed"
 kube_version=$(awk '$1 == "k8s.io/kubernetes" { print $2; exit }' "$module/go.mod")
 kwok_version=v0.8.0
 cache_root=${FLUX_OPERATOR_RS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/flux-operator-rs}
-module_hash=$(cat "$module/go.mod" "$module/go.sum" "$module"/cmd/*/*.go | sha256sum | cut -c1-12)
+# What `kubectl version` and /version report; Kubernetes' own build sets the same variables.
+kube_minor=$(echo "$kube_version" | cut -d. -f2)
+kube_ldflags="-X k8s.io/component-base/version.gitVersion=$kube_version -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$kube_minor -X k8s.io/component-base/version.gitTreeState=clean"
+module_hash=$( (cat "$module/go.mod" "$module/go.sum" "$module"/cmd/*/*.go; echo "$kube_ldflags") | sha256sum | cut -c1-12)
 cache_dir="$cache_root/testbed/$kube_version-$module_hash"
 
 log() { echo "testbed: $*" >&2; }
@@ -52,12 +55,12 @@ build() {
     mkdir -p "$bin"
     if ! have_bins "$bin" "${basic_bins[@]}"; then
         log "building etcd and kube-apiserver $kube_version (cold: a few minutes)"
-        (cd "$module" && go build -trimpath -o "$bin/" k8s.io/kubernetes/cmd/kube-apiserver ./cmd/etcd)
+        (cd "$module" && go build -trimpath -ldflags "$kube_ldflags" -o "$bin/" k8s.io/kubernetes/cmd/kube-apiserver ./cmd/etcd)
     fi
     if [ "$full" = 1 ]; then
         if ! have_bins "$bin" kube-controller-manager kube-scheduler; then
             log "building kube-controller-manager and kube-scheduler $kube_version"
-            (cd "$module" && go build -trimpath -o "$bin/" k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler)
+            (cd "$module" && go build -trimpath -ldflags "$kube_ldflags" -o "$bin/" k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler)
         fi
         if ! have_bins "$bin" kwok; then
             log "building kwok $kwok_version"
@@ -71,7 +74,7 @@ build_kubectl() {
     if [ ! -x "$bin/kubectl" ]; then
         command -v go >/dev/null || die "go is not installed (.ci/run installs it)"
         log "building kubectl $kube_version"
-        (cd "$module" && go build -trimpath -o "$bin/" k8s.io/kubernetes/cmd/kubectl)
+        (cd "$module" && go build -trimpath -ldflags "$kube_ldflags" -o "$bin/" k8s.io/kubernetes/cmd/kubectl)
     fi
     echo "$bin/kubectl"
 }

@@ -3,6 +3,11 @@
 //! Data flows one way: api -> distribution -> build -> apply -> status/report/metrics.
 
 pub mod api;
+pub mod apply;
 pub mod build;
+pub mod controller;
 pub mod distribution;
+pub mod http;
+pub mod metrics;
+pub mod report;
 pub mod yaml;

@@ -15,6 +15,9 @@ use kube::CustomResourceExt;
 /// API group of both custom resources.
 pub const GROUP: &str = "fluxcd.controlplane.io";
 
+/// `apiVersion` of both custom resources.
+pub const API_VERSION: &str = "fluxcd.controlplane.io/v1";
+
 /// The only accepted name of a FluxInstance and of the FluxReport.
 pub const SINGLETON_NAME: &str = "flux";
 

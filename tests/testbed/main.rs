@@ -2,4 +2,5 @@
 //! every test of this binary; each test works in a namespace of its own.
 
 mod api_validation;
-mod common;
+mod build_dry_run;
+pub mod common;

@@ -1,0 +1,33 @@
+//! Server-side apply of a build, in stages, with an inventory, pruning and readiness.
+//!
+//! The input is the builder's ordered list of objects (`serde_json::Value`); everything here
+//! talks to the API server.
+
+mod discovery;
+mod error;
+mod object_ref;
+mod prune;
+mod readiness;
+mod ssa;
+mod stages;
+mod wait;
+
+pub use discovery::Discovery;
+pub use error::Error;
+pub use object_ref::ObjectRef;
+pub use prune::{PruneResult, keep_reason, prune};
+pub use readiness::{Readiness, readiness};
+pub use ssa::{Action, Applier, ApplyOptions, ChangeSet, ChangeSetEntry};
+pub use stages::apply_staged;
+pub use wait::{WaitOutcome, wait_ready};
+
+/// The one field manager of every write this operator makes.
+pub const FIELD_MANAGER: &str = "flux-operator";
+
+/// Field managers whose fields are taken over on apply: the tools that installed Flux
+/// before the operator did.
+pub const TAKEOVER_MANAGERS: &[&str] = &["kustomize-controller", "helm", "kubectl", "before-first-apply", "flux"];
+
+/// Labels that tie a managed object to its FluxInstance; prune deletes only what has them.
+pub const OWNER_NAME_LABEL: &str = "fluxcd.controlplane.io/name";
+pub const OWNER_NAMESPACE_LABEL: &str = "fluxcd.controlplane.io/namespace";

@@ -1,0 +1,283 @@
+use std::collections::BTreeSet;
+use std::fmt;
+
+use kube::Client;
+use kube::api::{Api, DynamicObject, Patch, PatchParams};
+use serde_json::{Value, json};
+
+use super::{Discovery, Error, FIELD_MANAGER, OWNER_NAME_LABEL, OWNER_NAMESPACE_LABEL, ObjectRef, TAKEOVER_MANAGERS};
+
+/// What applying an object did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Created,
+    Configured,
+    Unchanged,
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Action::Created => "created",
+            Action::Configured => "configured",
+            Action::Unchanged => "unchanged",
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ChangeSetEntry {
+    pub object: ObjectRef,
+    pub action: Action,
+}
+
+/// The result of applying a list of objects, in apply order.
+#[derive(Debug, Clone, Default)]
+pub struct ChangeSet {
+    pub entries: Vec<ChangeSetEntry>,
+}
+
+impl ChangeSet {
+    pub fn changed(&self) -> impl Iterator<Item = &ChangeSetEntry> {
+        self.entries.iter().filter(|e| e.action != Action::Unchanged)
+    }
+
+    pub fn has_changes(&self) -> bool {
+        self.changed().next().is_some()
+    }
+
+    /// `Kind/namespace/name created` lines of what changed, for events.
+    pub fn summary(&self) -> String {
+        self.changed()
+            .map(|e| format!("{} {}", e.object, e.action))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ApplyOptions {
+    /// Name and namespace of the owning FluxInstance, written as owner labels.
+    pub owner_name: String,
+    pub owner_namespace: String,
+    /// Managers taken over in addition to [`TAKEOVER_MANAGERS`].
+    pub extra_takeover_managers: Vec<String>,
+}
+
+/// Server-side applies objects, writing only what differs from the live state.
+pub struct Applier<'a> {
+    pub client: &'a Client,
+    pub discovery: &'a Discovery,
+    pub options: &'a ApplyOptions,
+}
+
+impl Applier<'_> {
+    /// Applies one object. Unchanged objects (a server-side dry-run equals the live object)
+    /// cause no write.
+    pub async fn apply(&self, obj: &Value) -> Result<ChangeSetEntry, Error> {
+        let object = ObjectRef::from_object(obj).ok_or_else(|| Error::InvalidObject { object: describe(obj) })?;
+        let api = self.api_for(&object).await?;
+        let mut desired = obj.clone();
+        self.prepare(&mut desired);
+        let params = PatchParams::apply(FIELD_MANAGER).force();
+
+        let live = api.get_opt(&object.name).await.map_err(|source| Error::Read {
+            object: object.to_string(),
+            source,
+        })?;
+        let Some(live) = live else {
+            self.patch(&api, &object, &params, &desired).await?;
+            return Ok(ChangeSetEntry {
+                object,
+                action: Action::Created,
+            });
+        };
+        let live = serde_json::to_value(&live).unwrap_or(Value::Null);
+
+        let cleaned = self.clean_live(&api, &object, &live).await?;
+        let dry_run = self.patch(&api, &object, &params.clone().dry_run(), &desired).await?;
+        if !cleaned && normalized(&dry_run) == normalized(&live) {
+            return Ok(ChangeSetEntry {
+                object,
+                action: Action::Unchanged,
+            });
+        }
+        self.patch(&api, &object, &params, &desired).await?;
+        Ok(ChangeSetEntry {
+            object,
+            action: Action::Configured,
+        })
+    }
+
+    pub async fn api_for(&self, object: &ObjectRef) -> Result<Api<DynamicObject>, Error> {
+        let (resource, namespaced) =
+            self.discovery
+                .resolve(self.client, object)
+                .await
+                .map_err(|source| Error::Discovery {
+                    object: object.to_string(),
+                    source,
+                })?;
+        Ok(if namespaced {
+            Api::namespaced_with(self.client.clone(), &object.namespace, &resource)
+        } else {
+            Api::all_with(self.client.clone(), &resource)
+        })
+    }
+
+    /// Owner labels in, and the marks of other tools out, before the object is sent.
+    fn prepare(&self, obj: &mut Value) {
+        let meta = &mut obj["metadata"];
+        if !meta["labels"].is_object() {
+            meta["labels"] = json!({});
+        }
+        if let Some(labels) = meta["labels"].as_object_mut() {
+            labels.insert(OWNER_NAME_LABEL.into(), self.options.owner_name.clone().into());
+            labels.insert(
+                OWNER_NAMESPACE_LABEL.into(),
+                self.options.owner_namespace.clone().into(),
+            );
+            for key in STRIPPED_LABELS {
+                labels.remove(*key);
+            }
+        }
+        if let Some(annotations) = meta.get_mut("annotations").and_then(Value::as_object_mut) {
+            annotations.retain(|k, _| !is_stripped_annotation(k));
+        }
+    }
+
+    /// Removes other tools' marks and field managers from the live object; returns whether
+    /// it wrote anything.
+    async fn clean_live(&self, api: &Api<DynamicObject>, object: &ObjectRef, live: &Value) -> Result<bool, Error> {
+        let mut patch = json!({"metadata": {}});
+        let mut dirty = false;
+        for field in ["labels", "annotations"] {
+            for key in live_keys(live, field) {
+                let strip = if field == "labels" {
+                    STRIPPED_LABELS.contains(&key.as_str())
+                } else {
+                    is_stripped_annotation(&key)
+                };
+                if strip {
+                    // null deletes the key in a JSON merge patch.
+                    patch["metadata"][field][key] = Value::Null;
+                    dirty = true;
+                }
+            }
+        }
+        let managed = live["metadata"]["managedFields"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let kept: Vec<Value> = managed.iter().filter(|m| !self.is_takeover(m)).cloned().collect();
+        if kept.len() != managed.len() {
+            // An empty list would be ignored by the API server; `[{}]` clears every entry.
+            patch["metadata"]["managedFields"] = if kept.is_empty() {
+                json!([{}])
+            } else {
+                Value::Array(kept)
+            };
+            dirty = true;
+        }
+        if !dirty {
+            return Ok(false);
+        }
+        api.patch(&object.name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+            .map_err(|e| Error::Apply {
+                object: object.to_string(),
+                message: api_message(e),
+            })?;
+        Ok(true)
+    }
+
+    fn is_takeover(&self, entry: &Value) -> bool {
+        let manager = entry["manager"].as_str().unwrap_or_default();
+        manager != FIELD_MANAGER
+            && (TAKEOVER_MANAGERS.contains(&manager)
+                || self.options.extra_takeover_managers.iter().any(|m| m == manager))
+    }
+
+    async fn patch(
+        &self,
+        api: &Api<DynamicObject>,
+        object: &ObjectRef,
+        params: &PatchParams,
+        desired: &Value,
+    ) -> Result<Value, Error> {
+        let result = api
+            .patch(&object.name, params, &Patch::Apply(desired))
+            .await
+            .map_err(|e| Error::Apply {
+                object: object.to_string(),
+                message: api_message(e),
+            })?;
+        Ok(serde_json::to_value(result).unwrap_or(Value::Null))
+    }
+}
+
+/// What can be said of an object that lacks its identity fields.
+fn describe(obj: &Value) -> String {
+    let text = obj.to_string();
+    text.chars().take(120).collect()
+}
+
+const STRIPPED_LABELS: &[&str] = &[
+    "kustomize.toolkit.fluxcd.io/name",
+    "kustomize.toolkit.fluxcd.io/namespace",
+];
+
+fn is_stripped_annotation(key: &str) -> bool {
+    key == "kubectl.kubernetes.io/last-applied-configuration" || key.starts_with("meta.helm.sh/")
+}
+
+fn live_keys(live: &Value, field: &str) -> BTreeSet<String> {
+    live["metadata"][field]
+        .as_object()
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+/// The object without what changes on every write regardless of content.
+fn normalized(obj: &Value) -> Value {
+    let mut obj = obj.clone();
+    if let Some(managed) = obj["metadata"]["managedFields"].as_array_mut() {
+        for entry in managed {
+            if let Some(entry) = entry.as_object_mut() {
+                entry.remove("time");
+            }
+        }
+    }
+    obj
+}
+
+/// The API server's own message, which names the field and value it refused.
+pub(crate) fn api_message(e: kube::Error) -> String {
+    match e {
+        kube::Error::Api(status) => status.message.clone(),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stripped_marks() {
+        assert!(is_stripped_annotation(
+            "kubectl.kubernetes.io/last-applied-configuration"
+        ));
+        assert!(is_stripped_annotation("meta.helm.sh/release-name"));
+        assert!(!is_stripped_annotation("fluxcd.controlplane.io/prune"));
+    }
+
+    #[test]
+    fn normalization_ignores_managed_field_times_only() {
+        let a = json!({"metadata": {"managedFields": [{"manager": "x", "time": "1"}]}, "spec": {"a": 1}});
+        let b = json!({"metadata": {"managedFields": [{"manager": "x", "time": "2"}]}, "spec": {"a": 1}});
+        let c = json!({"metadata": {"managedFields": [{"manager": "y", "time": "2"}]}, "spec": {"a": 1}});
+        assert_eq!(normalized(&a), normalized(&b));
+        assert_ne!(normalized(&a), normalized(&c));
+    }
+}

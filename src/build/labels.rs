@@ -1,0 +1,57 @@
+//! Steps 3 and 16: the operator's own labels and annotations, then the user's.
+
+use semver::Version;
+use serde_json::Value;
+
+use crate::api::CommonMetadata;
+
+use super::object;
+
+pub const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
+pub const INSTANCE: &str = "app.kubernetes.io/instance";
+pub const VERSION: &str = "app.kubernetes.io/version";
+pub const PART_OF: &str = "app.kubernetes.io/part-of";
+pub const SSA: &str = "kustomize.toolkit.fluxcd.io/ssa";
+pub const KUSTOMIZE_PRUNE: &str = "kustomize.toolkit.fluxcd.io/prune";
+
+/// The labels and annotations of step 3, for one object.
+pub struct Standard {
+    namespace: String,
+    version: String,
+}
+
+impl Standard {
+    pub fn new(namespace: &str, version: &Version) -> Self {
+        Self {
+            namespace: namespace.to_owned(),
+            version: format!("v{version}"),
+        }
+    }
+
+    /// Marks the object as the operator's and keeps a `flux bootstrap` kustomize-controller
+    /// from fighting over it.
+    pub fn apply(&self, obj: &mut Value) {
+        object::set_label(obj, MANAGED_BY, "flux-operator");
+        object::set_label(obj, INSTANCE, &self.namespace);
+        object::set_label(obj, VERSION, &self.version);
+        object::set_label(obj, PART_OF, "flux");
+        object::set_annotation(obj, SSA, "Ignore");
+        object::set_annotation(obj, KUSTOMIZE_PRUNE, "Disabled");
+    }
+}
+
+/// `spec.commonMetadata`, overriding keys that are already there.
+pub fn apply_common(objects: &mut [Value], common: Option<&CommonMetadata>) {
+    let Some(common) = common else { return };
+    if common.labels.is_empty() && common.annotations.is_empty() {
+        return;
+    }
+    for obj in objects {
+        for (key, value) in &common.labels {
+            object::set_label(obj, key, value);
+        }
+        for (key, value) in &common.annotations {
+            object::set_annotation(obj, key, value);
+        }
+    }
+}

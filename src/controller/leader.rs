@@ -1,0 +1,112 @@
+//! Leader election on a coordination.k8s.io Lease, with controller-runtime's timings, so
+//! that two replicas never reconcile at once.
+
+use std::time::Duration;
+
+use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
+use k8s_openapi::jiff::Timestamp;
+use kube::Client;
+use kube::api::{Api, ObjectMeta, PostParams};
+
+pub const LEASE_NAME: &str = "flux-operator";
+const LEASE_DURATION: Duration = Duration::from_secs(35);
+const RENEW_DEADLINE: Duration = Duration::from_secs(30);
+const RETRY_PERIOD: Duration = Duration::from_secs(5);
+
+pub struct LeaderElection {
+    api: Api<Lease>,
+    identity: String,
+}
+
+impl LeaderElection {
+    pub fn new(client: Client, namespace: &str, identity: String) -> Self {
+        Self {
+            api: Api::namespaced(client, namespace),
+            identity,
+        }
+    }
+
+    /// Returns once this process holds the Lease.
+    pub async fn acquire(&self) {
+        loop {
+            match self.try_acquire_or_renew().await {
+                Ok(true) => {
+                    tracing::info!(lease = LEASE_NAME, identity = %self.identity, "acquired leadership");
+                    return;
+                }
+                Ok(false) => {}
+                Err(error) => tracing::warn!(%error, "leader election"),
+            }
+            tokio::time::sleep(RETRY_PERIOD).await;
+        }
+    }
+
+    /// Renews the Lease until a renewal fails for longer than the renew deadline; returns then.
+    pub async fn hold(&self) {
+        let mut last_renewed = tokio::time::Instant::now();
+        loop {
+            tokio::time::sleep(RETRY_PERIOD).await;
+            match self.try_acquire_or_renew().await {
+                Ok(true) => last_renewed = tokio::time::Instant::now(),
+                Ok(false) => return,
+                Err(error) => tracing::warn!(%error, "renewing the leader Lease"),
+            }
+            if last_renewed.elapsed() > RENEW_DEADLINE {
+                return;
+            }
+        }
+    }
+
+    /// Takes the Lease when it is free, expired or ours; the resourceVersion makes the
+    /// update fail if another replica got there first.
+    async fn try_acquire_or_renew(&self) -> Result<bool, kube::Error> {
+        let now = Timestamp::now();
+        let Some(mut lease) = self.api.get_opt(LEASE_NAME).await? else {
+            let lease = Lease {
+                metadata: ObjectMeta {
+                    name: Some(LEASE_NAME.into()),
+                    ..ObjectMeta::default()
+                },
+                spec: Some(self.spec(now, now, 0)),
+            };
+            return match self.api.create(&PostParams::default(), &lease).await {
+                Ok(_) => Ok(true),
+                Err(kube::Error::Api(s)) if s.code == 409 => Ok(false),
+                Err(e) => Err(e),
+            };
+        };
+        let spec = lease.spec.clone().unwrap_or_default();
+        let holder = spec.holder_identity.clone().unwrap_or_default();
+        let renewed = spec.renew_time.as_ref().map(|t| t.0).unwrap_or(Timestamp::UNIX_EPOCH);
+        let duration = Duration::from_secs(spec.lease_duration_seconds.unwrap_or(0).max(0) as u64);
+        let expired = renewed.as_millisecond() + (duration.as_millis() as i64) < now.as_millisecond();
+        let ours = holder == self.identity;
+        if !ours && !holder.is_empty() && !expired {
+            return Ok(false);
+        }
+        let acquired = if ours {
+            spec.acquire_time.map(|t| t.0).unwrap_or(now)
+        } else {
+            now
+        };
+        let transitions = spec.lease_transitions.unwrap_or(0) + i32::from(!ours);
+        lease.spec = Some(self.spec(acquired, now, transitions));
+        match self.api.replace(LEASE_NAME, &PostParams::default(), &lease).await {
+            Ok(_) => Ok(true),
+            Err(kube::Error::Api(s)) if s.code == 409 => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn spec(&self, acquired: Timestamp, renewed: Timestamp, transitions: i32) -> LeaseSpec {
+        LeaseSpec {
+            holder_identity: Some(self.identity.clone()),
+            lease_duration_seconds: Some(LEASE_DURATION.as_secs() as i32),
+            acquire_time: Some(MicroTime(acquired)),
+            renew_time: Some(MicroTime(renewed)),
+            lease_transitions: Some(transitions),
+            ..LeaseSpec::default()
+        }
+    }
+}

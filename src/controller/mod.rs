@@ -1,0 +1,67 @@
+//! The reconcilers and what they share.
+
+mod conditions;
+pub mod config;
+mod context;
+mod error;
+mod events;
+mod history;
+mod instance;
+mod leader;
+mod migrate;
+mod run;
+mod timing;
+mod uninstall;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+pub use conditions::set as set_condition;
+pub use config::RunArgs;
+pub use context::Context;
+pub use error::Error;
+pub use run::{run, run_with};
+
+use crate::api::annotation::{RECONCILE, RECONCILE_DISABLED_VALUE};
+
+/// The `fluxcd.controlplane.io/reconcile: disabled` annotation.
+pub(crate) fn is_disabled(annotations: &BTreeMap<String, String>) -> bool {
+    annotations
+        .get(RECONCILE)
+        .is_some_and(|v| v.eq_ignore_ascii_case(RECONCILE_DISABLED_VALUE))
+}
+
+/// `interval` plus up to `percent` of it, so that many instances do not reconcile in lockstep.
+pub(crate) fn jittered(interval: Duration, percent: u8) -> Duration {
+    if percent == 0 {
+        return interval;
+    }
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let fraction = f64::from(nanos % 10_000) / 10_000.0 * f64::from(percent) / 100.0;
+    interval + interval.mul_f64(fraction)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jitter_stays_within_bounds() {
+        let base = Duration::from_secs(3600);
+        for _ in 0..100 {
+            let j = jittered(base, 5);
+            assert!(j >= base && j <= base + Duration::from_secs(180), "{j:?}");
+        }
+        assert_eq!(jittered(base, 0), base);
+    }
+
+    #[test]
+    fn disabled_annotation() {
+        let a = BTreeMap::from([(RECONCILE.to_owned(), "disabled".to_owned())]);
+        assert!(is_disabled(&a));
+        assert!(!is_disabled(&BTreeMap::new()));
+    }
+}

@@ -1,0 +1,176 @@
+//! `flux-operator-rs run`: the operator process.
+
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use futures::StreamExt;
+use k8s_openapi::api::apps::v1::Deployment;
+use kube::api::Api;
+use kube::runtime::WatchStreamExt;
+use kube::runtime::controller::{Config as ControllerConfig, Controller};
+use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::reflector::{self, ObjectRef};
+use kube::runtime::watcher::{self, Config as WatcherConfig};
+use kube::{Client, ResourceExt};
+
+use super::config::RunArgs;
+use super::context::Context;
+use super::instance::{error_policy, reconcile};
+use super::leader::LeaderElection;
+use crate::api::FluxInstance;
+use crate::apply::{OWNER_NAME_LABEL, OWNER_NAMESPACE_LABEL};
+use crate::metrics::Metrics;
+
+/// The name events are reported under.
+pub const CONTROLLER_NAME: &str = "flux-operator";
+
+pub async fn run(args: RunArgs) -> Result<(), String> {
+    let client = Client::try_default()
+        .await
+        .map_err(|e| format!("cannot connect to Kubernetes: {e}"))?;
+    run_with(client, args, shutdown_signal()).await
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => return std::future::pending().await,
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
+
+/// The operator on a given client until `shutdown` resolves; tests start it in-process.
+pub async fn run_with(
+    client: Client,
+    args: RunArgs,
+    shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
+) -> Result<(), String> {
+    let namespace = args.runtime_namespace.clone();
+    let metrics = Arc::new(Metrics::new().map_err(|e| format!("metrics registry: {e}"))?);
+    let ready = Arc::new(AtomicBool::new(false));
+    let metrics_listener = crate::http::bind(&args.metrics_addr).await?;
+    let probe_listener = crate::http::bind(&args.health_addr).await?;
+    let mut tasks = TaskGuard::default();
+    tasks.spawn(crate::http::serve_metrics(metrics_listener, metrics.clone()));
+    tasks.spawn(crate::http::serve_probes(probe_listener, ready.clone()));
+    let identity = format!(
+        "{}_{}",
+        std::env::var("HOSTNAME").unwrap_or_else(|_| "flux-operator-rs".into()),
+        std::process::id()
+    );
+    // A standby is ready too: it serves probes and takes over when the leader goes.
+    ready.store(true, Ordering::Relaxed);
+    if args.enable_leader_election {
+        let election = LeaderElection::new(client.clone(), &namespace, identity.clone());
+        election.acquire().await;
+        tasks.spawn(async move {
+            election.hold().await;
+            // As controller-runtime does: a replica that lost the Lease must stop at once.
+            tracing::error!("leadership lost, exiting");
+            std::process::exit(1);
+        });
+    }
+
+    let recorder = Recorder::new(
+        client.clone(),
+        Reporter {
+            controller: CONTROLLER_NAME.into(),
+            instance: Some(identity),
+        },
+    );
+    let ctx = Arc::new(Context::new(client.clone(), recorder, args.clone(), metrics));
+    tasks.spawn(crate::report::run_reporter(ctx.clone()));
+
+    let instances: Api<FluxInstance> = Api::namespaced(client.clone(), &namespace);
+    let (reader, writer) = reflector::store();
+    // Our own status writes must not trigger reconciles: only spec, annotations, finalizers
+    // and deletion do.
+    let instance_stream = watcher::watcher(instances, WatcherConfig::default())
+        .default_backoff()
+        .reflect(writer)
+        .applied_objects()
+        .predicate_filter(instance_change, Default::default());
+
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), &namespace);
+    let deployment_stream = watcher::watcher(
+        deployments,
+        WatcherConfig::default().labels("app.kubernetes.io/managed-by=flux-operator"),
+    )
+    .default_backoff()
+    .touched_objects()
+    .predicate_filter(deployment_change, Default::default());
+
+    tracing::info!(namespace, "starting the FluxInstance controller");
+    Controller::for_stream(instance_stream, reader)
+        .with_config(ControllerConfig::default().concurrency(args.concurrent))
+        .watches_stream(deployment_stream, owner_of)
+        .graceful_shutdown_on(shutdown)
+        .run(reconcile, error_policy, ctx)
+        .for_each(|result| async move {
+            if let Err(error) = result {
+                tracing::debug!(%error, "reconcile");
+            }
+        })
+        .await;
+    Ok(())
+}
+
+/// Background tasks that live exactly as long as the operator: aborted when `run_with`
+/// returns or is dropped (tests stop an operator by dropping it).
+#[derive(Default)]
+struct TaskGuard(Vec<tokio::task::JoinHandle<()>>);
+
+impl TaskGuard {
+    fn spawn(&mut self, task: impl std::future::Future<Output = ()> + Send + 'static) {
+        self.0.push(tokio::spawn(task));
+    }
+}
+
+impl Drop for TaskGuard {
+    fn drop(&mut self) {
+        for task in &self.0 {
+            task.abort();
+        }
+    }
+}
+
+/// Changes that deserve a reconcile.
+fn instance_change(obj: &FluxInstance) -> Option<u64> {
+    let mut hasher = DefaultHasher::new();
+    obj.metadata.generation.hash(&mut hasher);
+    obj.annotations().hash(&mut hasher);
+    obj.finalizers().hash(&mut hasher);
+    obj.metadata.deletion_timestamp.is_some().hash(&mut hasher);
+    Some(hasher.finish())
+}
+
+/// Spec edits (drift to correct) and label changes of a managed Deployment; its status
+/// churn during rollouts is left to the wait phase.
+fn deployment_change(obj: &Deployment) -> Option<u64> {
+    let mut hasher = DefaultHasher::new();
+    obj.metadata.generation.hash(&mut hasher);
+    obj.labels().hash(&mut hasher);
+    Some(hasher.finish())
+}
+
+/// The FluxInstance a managed Deployment belongs to, from its owner labels.
+fn owner_of(deployment: Deployment) -> Option<ObjectRef<FluxInstance>> {
+    let labels = deployment.labels();
+    let name = labels.get(OWNER_NAME_LABEL)?;
+    let namespace = labels.get(OWNER_NAMESPACE_LABEL)?;
+    Some(ObjectRef::new(name).within(namespace))
+}

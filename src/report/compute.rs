@@ -1,0 +1,303 @@
+//! Reads the cluster and computes the FluxReport's spec and the metric series. Lists are
+//! paginated, so memory stays bounded however many Flux objects there are.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::Node;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{Api, DynamicObject, ListParams};
+use kube::core::{ApiResource, GroupVersionKind};
+use kube::{Client, ResourceExt};
+use serde_json::Value;
+
+use super::stats::{classify, human_size};
+use crate::api::{
+    API_VERSION, ClusterInfo, ComponentStatus, FluxDistributionStatus, FluxInstance, FluxReportSpec, OperatorInfo,
+    ReconcilerStats, ReconcilerStatus, SyncStatus,
+};
+use crate::apply::{Readiness, readiness};
+use crate::metrics::{InstanceInfo, ResourceInfo};
+
+const PAGE: u32 = 500;
+const FLUX_CRD: &str = "gitrepositories.source.toolkit.fluxcd.io";
+const PART_OF_FLUX: &str = "app.kubernetes.io/part-of=flux";
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("reading {what}: {source}")]
+    Read {
+        what: String,
+        #[source]
+        source: kube::Error,
+    },
+}
+
+impl Error {
+    pub fn reason(&self) -> &'static str {
+        crate::api::reason::RECONCILIATION_FAILED
+    }
+}
+
+fn read(what: impl Into<String>) -> impl FnOnce(kube::Error) -> Error {
+    let what = what.into();
+    move |source| Error::Read { what, source }
+}
+
+/// Everything one refresh produces.
+#[derive(Debug, Default)]
+pub struct Computed {
+    pub spec: FluxReportSpec,
+    pub instances: Vec<InstanceInfo>,
+    pub resources: Vec<ResourceInfo>,
+}
+
+pub async fn compute(client: &Client, namespace: &str) -> Result<Computed, Error> {
+    let mut computed = Computed::default();
+    computed.spec.distribution = distribution(client).await;
+    computed.spec.cluster = Some(cluster(client).await?);
+    computed.spec.operator = Some(OperatorInfo {
+        api_version: API_VERSION.to_owned(),
+        version: format!("v{}", env!("CARGO_PKG_VERSION")),
+        platform: crate::metrics::platform(),
+    });
+    computed.spec.components = components(client, namespace).await?;
+
+    let instances: Api<FluxInstance> = Api::all(client.clone());
+    let instance_list = instances
+        .list(&ListParams::default())
+        .await
+        .map_err(read("FluxInstances"))?;
+    let (mut reconcilers, resources) = flux_reconcilers(client).await?;
+    let mut stats = ReconcilerStats::default();
+    for instance in &instance_list.items {
+        let value = serde_json::to_value(instance).unwrap_or(Value::Null);
+        let state = classify("FluxInstance", &value);
+        count(&mut stats, state.suspended, state.failing);
+        computed.instances.push(InstanceInfo {
+            uid: state.info.uid,
+            name: state.info.name,
+            namespace: state.info.namespace,
+            ready: state.info.ready,
+            reason: state.info.reason,
+            suspended: state.suspended,
+            registry: instance.spec.distribution.registry.clone(),
+            revision: instance
+                .status
+                .as_ref()
+                .and_then(|s| s.last_applied_revision.clone())
+                .unwrap_or_default(),
+        });
+    }
+    reconcilers.push(ReconcilerStatus {
+        api_version: API_VERSION.to_owned(),
+        kind: "FluxInstance".into(),
+        stats: Some(stats),
+    });
+    reconcilers.sort_by(|a, b| a.kind.cmp(&b.kind).then(a.api_version.cmp(&b.api_version)));
+    computed.spec.reconcilers = reconcilers;
+    computed.resources = resources;
+
+    let own = instance_list
+        .items
+        .iter()
+        .find(|i| i.namespace().as_deref() == Some(namespace));
+    computed.spec.sync = match own {
+        Some(instance) => sync(client, instance).await?,
+        None => None,
+    };
+    Ok(computed)
+}
+
+/// The distribution as its CRDs tell it: installed by whom, at which version.
+async fn distribution(client: &Client) -> FluxDistributionStatus {
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    let mut d = FluxDistributionStatus {
+        entitlement: "Unknown".into(),
+        ..Default::default()
+    };
+    match crds.get_opt(FLUX_CRD).await {
+        Ok(Some(crd)) => {
+            let labels = crd.labels();
+            d.status = "Installed".into();
+            d.version = labels.get("app.kubernetes.io/version").cloned().unwrap_or_default();
+            d.managed_by = match labels.get("app.kubernetes.io/managed-by") {
+                Some(m) => m.clone(),
+                None if labels.contains_key("kustomize.toolkit.fluxcd.io/name") => "flux bootstrap".into(),
+                None => String::new(),
+            };
+        }
+        Ok(None) => d.status = "Not Installed".into(),
+        Err(error) => {
+            tracing::warn!(%error, "reading the Flux CRDs");
+            d.status = "Unknown".into();
+        }
+    }
+    d
+}
+
+async fn cluster(client: &Client) -> Result<ClusterInfo, Error> {
+    let version = client.apiserver_version().await.map_err(read("the server version"))?;
+    let nodes: Api<Node> = Api::all(client.clone());
+    let mut count = 0i64;
+    let mut params = ListParams::default().limit(PAGE);
+    loop {
+        let page = nodes.list_metadata(&params).await.map_err(read("Nodes"))?;
+        count += page.items.len() as i64;
+        match page.metadata.continue_.filter(|c| !c.is_empty()) {
+            Some(token) => params = params.continue_token(&token),
+            None => break,
+        }
+    }
+    Ok(ClusterInfo {
+        server_version: version.git_version,
+        platform: version.platform,
+        nodes: Some(count),
+    })
+}
+
+async fn components(client: &Client, namespace: &str) -> Result<Vec<ComponentStatus>, Error> {
+    let api: Api<Deployment> = Api::namespaced(client.clone(), namespace);
+    let list = api
+        .list(&ListParams::default().labels(PART_OF_FLUX))
+        .await
+        .map_err(read("Deployments"))?;
+    let mut out: Vec<ComponentStatus> = list
+        .items
+        .iter()
+        .map(|d| {
+            let value = serde_json::to_value(d).unwrap_or(Value::Null);
+            let replicas = d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
+            let (ready, status) = match readiness(&value) {
+                Readiness::Ready => (true, format!("Current Deployment is available. Replicas: {replicas}")),
+                Readiness::InProgress(m) => (false, format!("InProgress {m}")),
+                Readiness::Failed(m) => (false, format!("Failed {m}")),
+            };
+            let image = d
+                .spec
+                .as_ref()
+                .and_then(|s| s.template.spec.as_ref())
+                .and_then(|s| s.containers.first())
+                .and_then(|c| c.image.clone())
+                .unwrap_or_default();
+            ComponentStatus {
+                name: d.name_any(),
+                ready,
+                status,
+                image,
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}
+
+/// Statistics of every Flux kind (CRDs labelled part-of=flux, at their storage version),
+/// and one metric series per object.
+async fn flux_reconcilers(client: &Client) -> Result<(Vec<ReconcilerStatus>, Vec<ResourceInfo>), Error> {
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    let list = crds
+        .list(&ListParams::default().labels(PART_OF_FLUX))
+        .await
+        .map_err(read("the Flux CRDs"))?;
+    let mut reconcilers = Vec::new();
+    let mut resources = Vec::new();
+    for crd in &list.items {
+        let Some(version) = crd.spec.versions.iter().find(|v| v.storage).map(|v| v.name.clone()) else {
+            continue;
+        };
+        let names = &crd.spec.names;
+        let gvk = GroupVersionKind::gvk(&crd.spec.group, &version, &names.kind);
+        let resource = ApiResource::from_gvk_with_plural(&gvk, &names.plural);
+        let api: Api<DynamicObject> = Api::all_with(client.clone(), &resource);
+        let mut stats = ReconcilerStats::default();
+        let mut total_size: Option<u64> = None;
+        let mut params = ListParams::default().limit(PAGE);
+        loop {
+            let page = api
+                .list(&params)
+                .await
+                .map_err(read(format!("{} objects", names.kind)))?;
+            for item in &page.items {
+                let value = serde_json::to_value(item).unwrap_or(Value::Null);
+                let state = classify(&names.kind, &value);
+                count(&mut stats, state.suspended, state.failing);
+                if let Some(size) = state.artifact_size {
+                    *total_size.get_or_insert(0) += size;
+                }
+                resources.push(state.info);
+            }
+            match page.metadata.continue_.filter(|c| !c.is_empty()) {
+                Some(token) => params = params.continue_token(&token),
+                None => break,
+            }
+        }
+        stats.total_size = total_size.map(human_size).unwrap_or_default();
+        reconcilers.push(ReconcilerStatus {
+            api_version: gvk.api_version(),
+            kind: names.kind.clone(),
+            stats: Some(stats),
+        });
+    }
+    Ok((reconcilers, resources))
+}
+
+fn count(stats: &mut ReconcilerStats, suspended: bool, failing: bool) {
+    if suspended {
+        stats.suspended += 1;
+    } else {
+        stats.running += 1;
+    }
+    if failing {
+        stats.failing += 1;
+    }
+}
+
+/// The sync Kustomization of the instance, named after `spec.sync.name` (default: the
+/// namespace) rather than assumed.
+async fn sync(client: &Client, instance: &FluxInstance) -> Result<Option<SyncStatus>, Error> {
+    let Some(sync) = &instance.spec.sync else {
+        return Ok(None);
+    };
+    let namespace = instance.namespace().unwrap_or_default();
+    let name = sync.name.clone().unwrap_or_else(|| namespace.clone());
+    let gvk = GroupVersionKind::gvk("kustomize.toolkit.fluxcd.io", "v1", "Kustomization");
+    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), &namespace, &ApiResource::from_gvk(&gvk));
+    let live = match api.get_opt(&name).await {
+        Ok(live) => live,
+        // The Kustomization CRD is not installed (yet).
+        Err(kube::Error::Api(s)) if s.code == 404 => None,
+        Err(e) => return Err(read("the sync Kustomization")(e)),
+    };
+    let mut status = SyncStatus {
+        id: format!("kustomization/{name}"),
+        path: sync.path.clone(),
+        ready: false,
+        status: "not found".into(),
+        source: sync.url.clone(),
+    };
+    if let Some(live) = live {
+        let conditions: BTreeMap<String, (String, String)> = live.data["status"]["conditions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|c| {
+                Some((
+                    c["type"].as_str()?.to_owned(),
+                    (
+                        c["status"].as_str().unwrap_or_default().to_owned(),
+                        c["message"].as_str().unwrap_or_default().to_owned(),
+                    ),
+                ))
+            })
+            .collect();
+        match conditions.get("Ready") {
+            Some((s, message)) => {
+                status.ready = s == "True";
+                status.status = message.clone();
+            }
+            None => status.status = "reconciliation in progress".into(),
+        }
+    }
+    Ok(Some(status))
+}

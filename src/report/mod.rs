@@ -1,0 +1,9 @@
+//! The FluxReport: the state of the Flux installation and of every Flux reconciler.
+
+mod compute;
+mod reconciler;
+mod stats;
+
+pub use compute::{Computed, Error, compute};
+pub use reconciler::{REPORT_CONTROLLER, refresh, run_reporter};
+pub use stats::{ObjectState, classify, human_size};

@@ -1,0 +1,256 @@
+//! `flux-operator-rs build instance`: YAML on stdout, or one line on stderr and nothing on
+//! stdout.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn data_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/flux-distribution")
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_flux-operator-rs"))
+        .args(args)
+        .output()
+        .expect("run the binary")
+}
+
+fn build_file(contents: &str) -> Output {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("instance.yaml");
+    std::fs::write(&file, contents).expect("write the instance");
+    let root = data_root();
+    run(&[
+        "build",
+        "instance",
+        "-f",
+        file.to_str().expect("path"),
+        "--storage-path",
+        root.to_str().expect("path"),
+    ])
+}
+
+fn instance(spec: &str) -> String {
+    format!(
+        "apiVersion: fluxcd.controlplane.io/v1\nkind: FluxInstance\nmetadata:\n  name: flux\n  namespace: flux-system\nspec:\n{spec}"
+    )
+}
+
+const DISTRIBUTION: &str = "  distribution:\n    version: \"2.x\"\n    registry: ghcr.io/fluxcd\n";
+
+/// Asserts a failure: non-zero exit, empty stdout, one stderr line containing every needle.
+fn assert_fails(output: &Output, needles: &[&str]) {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "succeeded; stderr: {stderr}");
+    assert!(
+        output.stdout.is_empty(),
+        "stdout not empty: {}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    assert_eq!(stderr.lines().count(), 1, "not one line: {stderr:?}");
+    for needle in needles {
+        assert!(stderr.contains(needle), "{needle:?} not in {stderr:?}");
+    }
+}
+
+#[test]
+fn success_prints_the_objects_as_yaml() {
+    let output = build_file(&instance(&format!(
+        "{DISTRIBUTION}  sync:\n    kind: GitRepository\n    url: https://example.com/r.git\n    ref: refs/heads/main\n    path: clusters/a\n"
+    )));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
+    let stdout = String::from_utf8(output.stdout).expect("utf-8");
+    assert!(stdout.starts_with("---\n"));
+    let docs: Vec<Value> = flux_operator_rs::yaml::from_multi_str(&stdout).expect("parse the output");
+    assert!(docs.len() > 20);
+    assert_eq!(docs[0]["kind"], "CustomResourceDefinition");
+    let kinds: Vec<&str> = docs.iter().filter_map(|d| d["kind"].as_str()).collect();
+    assert_eq!(kinds.last(), Some(&"Kustomization"));
+    let source = docs
+        .iter()
+        .find(|d| d["kind"] == "Deployment" && d["metadata"]["name"] == "source-controller")
+        .expect("source-controller");
+    assert_eq!(source["metadata"]["namespace"], "flux-system");
+    assert!(
+        source["spec"]["template"]["spec"]["containers"][0]["image"]
+            .as_str()
+            .is_some_and(|i| i.starts_with("ghcr.io/fluxcd/source-controller:v1.9.4@sha256:"))
+    );
+}
+
+#[test]
+fn the_cobaltcore_example_builds() {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/cobaltcore-management.yaml");
+    let root = data_root();
+    let output = run(&[
+        "build",
+        "instance",
+        "-f",
+        example.to_str().expect("path"),
+        "--storage-path",
+        root.to_str().expect("path"),
+    ]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let stdout = String::from_utf8(output.stdout).expect("utf-8");
+    assert!(stdout.contains("url: ssh://git@github.com/c5c3/c5c3-gitops.git"));
+}
+
+#[test]
+fn namespace_defaults_to_flux_system() {
+    let output = build_file(&format!(
+        "apiVersion: fluxcd.controlplane.io/v1\nkind: FluxInstance\nmetadata:\n  name: flux\nspec:\n{DISTRIBUTION}"
+    ));
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let docs: Vec<Value> =
+        flux_operator_rs::yaml::from_multi_str(&String::from_utf8_lossy(&output.stdout)).expect("YAML");
+    assert!(
+        docs.iter()
+            .any(|d| d["kind"] == "Namespace" && d["metadata"]["name"] == "flux-system")
+    );
+}
+
+#[test]
+fn mirror_warning_goes_to_stderr() {
+    let output = build_file(&instance(
+        "  distribution:\n    version: \"2.x\"\n    registry: mirror.example.com/flux\n",
+    ));
+    assert!(output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.starts_with("warning: ") && stderr.contains("mirror.example.com/flux"),
+        "{stderr}"
+    );
+    assert!(!output.stdout.is_empty());
+}
+
+#[test]
+fn missing_file() {
+    let output = run(&[
+        "build",
+        "instance",
+        "-f",
+        "/nonexistent/instance.yaml",
+        "--storage-path",
+        "/nonexistent",
+    ]);
+    assert_fails(&output, &["/nonexistent/instance.yaml"]);
+}
+
+#[test]
+fn bad_yaml() {
+    assert_fails(&build_file("spec: [\n  distribution"), &["invalid YAML"]);
+}
+
+#[test]
+fn not_a_flux_instance() {
+    assert_fails(
+        &build_file("apiVersion: v1\nkind: ConfigMap\n"),
+        &["ConfigMap", "FluxInstance"],
+    );
+}
+
+#[test]
+fn unknown_field() {
+    assert_fails(
+        &build_file(&instance(&format!("{DISTRIBUTION}  clustr:\n    size: large\n"))),
+        &["spec.clustr", "unknown field"],
+    );
+}
+
+#[test]
+fn wrong_field_type() {
+    assert_fails(
+        &build_file(&instance(&format!(
+            "{DISTRIBUTION}  cluster:\n    networkPolicy: sometimes\n"
+        ))),
+        &["spec.cluster.networkPolicy", "sometimes", "boolean"],
+    );
+}
+
+#[test]
+fn bad_constraint() {
+    assert_fails(
+        &build_file(&instance(
+            "  distribution:\n    version: \">>2\"\n    registry: ghcr.io/fluxcd\n",
+        )),
+        &["spec.distribution.version", ">>2"],
+    );
+}
+
+#[test]
+fn unknown_component() {
+    assert_fails(
+        &build_file(&instance(&format!(
+            "{DISTRIBUTION}  components: [source-controller, flagger]\n"
+        ))),
+        &["spec.components[1]", "flagger"],
+    );
+}
+
+#[test]
+fn component_missing_from_the_version() {
+    assert_fails(
+        &build_file(&instance(
+            "  distribution:\n    version: \"2.6.x\"\n    registry: ghcr.io/fluxcd\n  components: [source-watcher]\n",
+        )),
+        &["spec.components", "source-watcher", "v2.6.4"],
+    );
+}
+
+#[test]
+fn missing_version() {
+    assert_fails(
+        &build_file(&instance("  distribution:\n    registry: ghcr.io/fluxcd\n")),
+        &["spec.distribution.version", "missing"],
+    );
+}
+
+#[test]
+fn no_matching_version() {
+    assert_fails(
+        &build_file(&instance(
+            "  distribution:\n    version: \"1.x\"\n    registry: ghcr.io/fluxcd\n",
+        )),
+        &["spec.distribution.version", "1.x"],
+    );
+}
+
+#[test]
+fn registry_with_spaces() {
+    assert_fails(
+        &build_file(&instance(
+            "  distribution:\n    version: \"2.x\"\n    registry: ghcr.io/flux cd\n",
+        )),
+        &["spec.distribution.registry", "ghcr.io/flux cd"],
+    );
+}
+
+#[test]
+fn bad_patch() {
+    assert_fails(
+        &build_file(&instance(&format!(
+            "{DISTRIBUTION}  kustomize:\n    patches:\n      - patch: \"- op: explode\\n  path: /spec\"\n        target:\n          kind: Deployment\n"
+        ))),
+        &["spec.kustomize.patches[0]"],
+    );
+}
+
+#[test]
+fn bad_storage_path() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("instance.yaml");
+    std::fs::write(&file, instance(DISTRIBUTION)).expect("write");
+    let output = run(&[
+        "build",
+        "instance",
+        "-f",
+        file.to_str().expect("path"),
+        "--storage-path",
+        "/nonexistent/data",
+    ]);
+    assert_fails(&output, &["/nonexistent/data"]);
+}

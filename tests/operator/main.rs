@@ -1,0 +1,10 @@
+//! The operator in-process against a real kube-apiserver and etcd (its own test bed, apart
+//! from tests/testbed: these tests install and delete the cluster-scoped Flux CRDs, so they
+//! run one at a time).
+
+#[path = "../testbed/common.rs"]
+pub mod common;
+pub mod harness;
+
+mod reconciler;
+mod report;

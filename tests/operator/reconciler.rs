@@ -1,0 +1,642 @@
+//! Scenarios of the FluxInstance reconciler, each against the real API server.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{Api, DeleteParams, Patch, PatchParams};
+use kube::{Client, ResourceExt};
+use serde_json::{Value, json};
+
+use flux_operator_rs::api::FluxInstance;
+
+use crate::common::{client, install_crds, namespace};
+use crate::harness::*;
+
+fn spec(version: &str) -> Value {
+    json!({"distribution": {"version": version, "registry": "ghcr.io/fluxcd"}})
+}
+
+async fn setup(prefix: &str) -> (Client, String) {
+    let client = client().await;
+    install_crds(&client).await;
+    let ns = namespace(&client, prefix).await;
+    (client, ns)
+}
+
+fn inventory_ids(obj: &FluxInstance) -> BTreeSet<String> {
+    obj.status
+        .as_ref()
+        .and_then(|s| s.inventory.as_ref())
+        .map(|i| i.entries.iter().map(|e| e.id.clone()).collect())
+        .unwrap_or_default()
+}
+
+async fn deployment(client: &Client, ns: &str, name: &str) -> Option<Deployment> {
+    Api::<Deployment>::namespaced(client.clone(), ns)
+        .get_opt(name)
+        .await
+        .expect("get Deployment")
+}
+
+fn container_args(d: &Deployment) -> Vec<String> {
+    d.spec.as_ref().unwrap().template.spec.as_ref().unwrap().containers[0]
+        .args
+        .clone()
+        .unwrap_or_default()
+}
+
+fn image(d: &Deployment) -> String {
+    d.spec.as_ref().unwrap().template.spec.as_ref().unwrap().containers[0]
+        .image
+        .clone()
+        .unwrap_or_default()
+}
+
+async fn wait_until<F, Fut>(seconds: u64, what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(seconds);
+    while !check().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out after {seconds}s waiting for: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+#[tokio::test]
+async fn install_upgrade_refused_downgrade_and_patch_downgrade() {
+    let _serial = serial().await;
+    let (client, ns) = setup("op-upgrade").await;
+    let _operator = start_operator(&client, &ns, &[]);
+    let _kubelet = start_kubelet(&client, &ns);
+
+    apply_instance(&client, &ns, spec("2.8.x"), json!({})).await;
+    let installed = wait_instance(&client, &ns, 120, "Ready at v2.8.8", |o| {
+        is_ready_at(o, "v2.8.8@sha256:")
+    })
+    .await;
+    let status = installed.status.clone().unwrap();
+    let ids = inventory_ids(&installed);
+    for id in [
+        format!("{ns}_source-controller_apps_Deployment"),
+        format!("{ns}_kustomize-controller_apps_Deployment"),
+        "_gitrepositories.source.toolkit.fluxcd.io_apiextensions.k8s.io_CustomResourceDefinition".to_owned(),
+        format!("_crd-controller-{ns}_rbac.authorization.k8s.io_ClusterRole"),
+        format!("_{ns}__Namespace"),
+    ] {
+        assert!(ids.contains(&id), "inventory lacks {id}: {ids:?}");
+    }
+    assert_eq!(status.components.len(), 4, "{:?}", status.components);
+    assert!(status.components.iter().all(|c| c.digest.starts_with("sha256:")));
+    assert_eq!(status.history.len(), 1);
+    assert_eq!(status.history[0].metadata["flux"], "v2.8.8");
+    let source = deployment(&client, &ns, "source-controller")
+        .await
+        .expect("source-controller");
+    let source_component = status
+        .components
+        .iter()
+        .find(|c| c.name == "source-controller")
+        .unwrap();
+    assert_eq!(
+        image(&source),
+        format!(
+            "ghcr.io/fluxcd/source-controller:{}@{}",
+            source_component.tag, source_component.digest
+        )
+    );
+    assert_eq!(source.labels()["fluxcd.controlplane.io/name"], "flux");
+    assert_eq!(source.labels()["fluxcd.controlplane.io/namespace"], ns);
+    assert_eq!(source.labels()["app.kubernetes.io/version"], "v2.8.8");
+
+    // Upgrade: objects updated, stale ones pruned, a second history entry.
+    apply_instance(&client, &ns, spec("2.9.x"), json!({})).await;
+    let upgraded = wait_instance(&client, &ns, 120, "Ready at v2.9.4", |o| {
+        is_ready_at(o, "v2.9.4@sha256:")
+    })
+    .await;
+    let history = &upgraded.status.as_ref().unwrap().history;
+    assert_eq!(history.len(), 2, "{history:?}");
+    assert_eq!(history[0].metadata["flux"], "v2.9.4");
+    let source = deployment(&client, &ns, "source-controller").await.unwrap();
+    assert_eq!(source.labels()["app.kubernetes.io/version"], "v2.9.4");
+    let new_ids = inventory_ids(&upgraded);
+    for gone in ids.difference(&new_ids) {
+        let mut parts = gone.splitn(4, '_');
+        let (obj_ns, name, _group, kind) = (
+            parts.next().unwrap(),
+            parts.next().unwrap(),
+            parts.next().unwrap(),
+            parts.next().unwrap(),
+        );
+        let still_there = match kind {
+            "Deployment" => deployment(&client, obj_ns, name).await.is_some(),
+            "CustomResourceDefinition" => Api::<CustomResourceDefinition>::all(client.clone())
+                .get_opt(name)
+                .await
+                .unwrap()
+                .is_some(),
+            _ => false,
+        };
+        assert!(!still_there, "{gone} should have been pruned");
+    }
+
+    // Downgrade of the minor: refused, terminal, nothing changed.
+    apply_instance(&client, &ns, spec("2.8.x"), json!({})).await;
+    let refused = wait_instance(&client, &ns, 60, "Stalled on the downgrade", |o| {
+        condition(o, "Stalled").is_some_and(|(s, r, _)| s == "True" && r == "BuildFailed")
+    })
+    .await;
+    let (_, _, message) = condition(&refused, "Ready").unwrap();
+    assert!(
+        message.contains("downgrading from v2.9.4 to v2.8.8 is not supported"),
+        "{message}"
+    );
+    assert!(
+        refused
+            .status
+            .as_ref()
+            .unwrap()
+            .last_applied_revision
+            .as_deref()
+            .unwrap()
+            .starts_with("v2.9.4@")
+    );
+    let source = deployment(&client, &ns, "source-controller").await.unwrap();
+    assert_eq!(source.labels()["app.kubernetes.io/version"], "v2.9.4");
+
+    // A patch downgrade is allowed.
+    apply_instance(&client, &ns, spec("2.9.1"), json!({})).await;
+    wait_instance(&client, &ns, 120, "Ready at v2.9.1", |o| {
+        is_ready_at(o, "v2.9.1@sha256:")
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn patches_common_metadata_and_component_removal() {
+    let _serial = serial().await;
+    let (client, ns) = setup("op-patch").await;
+    let _operator = start_operator(&client, &ns, &[]);
+    let _kubelet = start_kubelet(&client, &ns);
+
+    let components = [
+        "source-controller",
+        "kustomize-controller",
+        "helm-controller",
+        "notification-controller",
+    ];
+    let mut with_reflector: Vec<&str> = components.to_vec();
+    with_reflector.push("image-reflector-controller");
+    let mut s = spec("2.9.x");
+    s["components"] = json!(with_reflector);
+    s["commonMetadata"] = json!({"labels": {"team": "platform"}, "annotations": {"owner": "sre"}});
+    s["kustomize"] = json!({"patches": [{
+        "target": {"kind": "Deployment", "name": "kustomize-controller"},
+        "patch": "- op: add\n  path: /spec/template/spec/containers/0/args/-\n  value: --concurrent=42\n"
+    }]});
+    apply_instance(&client, &ns, s.clone(), json!({})).await;
+    wait_instance(&client, &ns, 120, "Ready", |o| is_ready_at(o, "v2.9.4@")).await;
+
+    let kustomize = deployment(&client, &ns, "kustomize-controller").await.unwrap();
+    assert!(
+        container_args(&kustomize).contains(&"--concurrent=42".to_owned()),
+        "{:?}",
+        container_args(&kustomize)
+    );
+    let sa = Api::<ServiceAccount>::namespaced(client.clone(), &ns)
+        .get("source-controller")
+        .await
+        .unwrap();
+    assert_eq!(sa.labels()["team"], "platform");
+    assert_eq!(sa.annotations()["owner"], "sre");
+    assert!(deployment(&client, &ns, "image-reflector-controller").await.is_some());
+
+    // Removing a component prunes it.
+    s["components"] = json!(components);
+    apply_instance(&client, &ns, s, json!({})).await;
+    wait_instance(&client, &ns, 120, "Ready without image-reflector-controller", |o| {
+        is_ready_at(o, "v2.9.4@")
+            && !inventory_ids(o)
+                .iter()
+                .any(|id| id.contains("image-reflector-controller"))
+    })
+    .await;
+    assert!(
+        deployment(&client, &ns, "image-reflector-controller").await.is_none(),
+        "pruned"
+    );
+    let crds = Api::<CustomResourceDefinition>::all(client.clone());
+    assert!(
+        crds.get_opt("imagerepositories.image.toolkit.fluxcd.io")
+            .await
+            .unwrap()
+            .is_none(),
+        "its CRD is pruned"
+    );
+}
+
+#[tokio::test]
+async fn drift_is_corrected_and_foreign_managers_lose_their_fields() {
+    let _serial = serial().await;
+    let (client, ns) = setup("op-drift").await;
+    let _operator = start_operator(&client, &ns, &[]);
+    let _kubelet = start_kubelet(&client, &ns);
+    apply_instance(&client, &ns, spec("2.9.x"), json!({})).await;
+    wait_instance(&client, &ns, 120, "Ready", |o| is_ready_at(o, "v2.9.4@")).await;
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), &ns);
+
+    // kubectl takes a field with a forced server-side apply; the operator takes it back and
+    // drops kubectl from the managers.
+    let grab = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "source-controller", "namespace": ns},
+        "spec": {"replicas": 3}});
+    deployments
+        .patch(
+            "source-controller",
+            &PatchParams::apply("kubectl").force(),
+            &Patch::Apply(&grab),
+        )
+        .await
+        .expect("kubectl apply");
+    wait_until(60, "replicas back to 1 and kubectl gone from managedFields", || {
+        let deployments = deployments.clone();
+        async move {
+            let d = deployments.get("source-controller").await.unwrap();
+            let managers: Vec<String> = d.managed_fields().iter().filter_map(|m| m.manager.clone()).collect();
+            d.spec.unwrap().replicas == Some(1) && !managers.iter().any(|m| m == "kubectl")
+        }
+    })
+    .await;
+
+    // A hand edit is put back.
+    let original = container_args(&deployments.get("helm-controller").await.unwrap());
+    let edit =
+        json!({"spec": {"template": {"spec": {"containers": [{"name": "manager", "args": ["--log-level=debug"]}]}}}});
+    deployments
+        .patch("helm-controller", &PatchParams::default(), &Patch::Strategic(&edit))
+        .await
+        .expect("hand edit");
+    wait_until(60, "helm-controller args restored", || {
+        let deployments = deployments.clone();
+        let original = original.clone();
+        async move { container_args(&deployments.get("helm-controller").await.unwrap()) == original }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn wait_timeout_names_the_unready_deployment() {
+    let _serial = serial().await;
+    let (client, ns) = setup("op-timeout").await;
+    let _operator = start_operator(&client, &ns, &[]);
+    // No kubelet: the Deployments never become ready.
+    apply_instance(
+        &client,
+        &ns,
+        spec("2.9.x"),
+        json!({"fluxcd.controlplane.io/reconcileTimeout": "3s"}),
+    )
+    .await;
+    let failed = wait_instance(&client, &ns, 60, "ReconciliationFailed", |o| {
+        condition(o, "Ready").is_some_and(|(s, r, _)| s == "False" && r == "ReconciliationFailed")
+    })
+    .await;
+    let (_, _, message) = condition(&failed, "Ready").unwrap();
+    assert!(message.contains("health check failed"), "{message}");
+    assert!(
+        message.contains(&format!("Deployment/{ns}/source-controller")),
+        "{message}"
+    );
+    let (reconciling, reason, _) = condition(&failed, "Reconciling").unwrap();
+    assert_eq!(
+        (reconciling.as_str(), reason.as_str()),
+        ("True", "ProgressingWithRetry")
+    );
+}
+
+#[tokio::test]
+async fn requested_at_triggers_and_suspend_stops_reconciling() {
+    let _serial = serial().await;
+    let (client, ns) = setup("op-suspend").await;
+    let _operator = start_operator(&client, &ns, &[]);
+    let _kubelet = start_kubelet(&client, &ns);
+    let mut s = spec("2.9.x");
+    apply_instance(&client, &ns, s.clone(), json!({})).await;
+    wait_instance(&client, &ns, 120, "Ready", |o| is_ready_at(o, "v2.9.4@")).await;
+
+    apply_instance(
+        &client,
+        &ns,
+        s.clone(),
+        json!({"reconcile.fluxcd.io/requestedAt": "now-1"}),
+    )
+    .await;
+    wait_instance(&client, &ns, 60, "lastHandledReconcileAt now-1", |o| {
+        o.status.as_ref().and_then(|s| s.last_handled_reconcile_at.as_deref()) == Some("now-1")
+    })
+    .await;
+
+    // Suspended: a spec change is not acted on.
+    s["commonMetadata"] = json!({"labels": {"suspended-change": "yes"}});
+    apply_instance(
+        &client,
+        &ns,
+        s.clone(),
+        json!({"fluxcd.controlplane.io/reconcile": "disabled"}),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let sa = Api::<ServiceAccount>::namespaced(client.clone(), &ns)
+        .get("source-controller")
+        .await
+        .unwrap();
+    assert!(
+        !sa.labels().contains_key("suspended-change"),
+        "a suspended instance must not be applied"
+    );
+
+    // Resumed: it is.
+    apply_instance(&client, &ns, s, json!({})).await;
+    wait_until(60, "the label after resuming", || {
+        let client = client.clone();
+        let ns = ns.clone();
+        async move {
+            let sa = Api::<ServiceAccount>::namespaced(client, &ns)
+                .get("source-controller")
+                .await
+                .unwrap();
+            sa.labels().contains_key("suspended-change")
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn delete_while_suspended_keeps_flux() {
+    let _serial = serial().await;
+    let (client, ns) = setup("op-keep").await;
+    let _operator = start_operator(&client, &ns, &[]);
+    let _kubelet = start_kubelet(&client, &ns);
+    apply_instance(&client, &ns, spec("2.9.x"), json!({})).await;
+    wait_instance(&client, &ns, 120, "Ready", |o| is_ready_at(o, "v2.9.4@")).await;
+    apply_instance(
+        &client,
+        &ns,
+        spec("2.9.x"),
+        json!({"fluxcd.controlplane.io/reconcile": "disabled"}),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    let api: Api<FluxInstance> = Api::namespaced(client.clone(), &ns);
+    api.delete("flux", &DeleteParams::default()).await.expect("delete");
+    wait_until(60, "the instance gone", || {
+        let api = api.clone();
+        async move { api.get_opt("flux").await.unwrap().is_none() }
+    })
+    .await;
+    assert!(
+        deployment(&client, &ns, "source-controller").await.is_some(),
+        "Flux stays"
+    );
+    let crds = Api::<CustomResourceDefinition>::all(client.clone());
+    assert!(
+        crds.get_opt("gitrepositories.source.toolkit.fluxcd.io")
+            .await
+            .unwrap()
+            .is_some(),
+        "CRDs stay"
+    );
+}
+
+#[tokio::test]
+async fn delete_uninstalls_but_keeps_the_namespace() {
+    let _serial = serial().await;
+    let (client, ns) = setup("op-uninstall").await;
+    let _operator = start_operator(&client, &ns, &[]);
+    let _kubelet = start_kubelet(&client, &ns);
+    apply_instance(&client, &ns, spec("2.9.x"), json!({})).await;
+    wait_instance(&client, &ns, 120, "Ready", |o| is_ready_at(o, "v2.9.4@")).await;
+
+    let api: Api<FluxInstance> = Api::namespaced(client.clone(), &ns);
+    api.delete("flux", &DeleteParams::default()).await.expect("delete");
+    wait_until(120, "the instance gone", || {
+        let api = api.clone();
+        async move { api.get_opt("flux").await.unwrap().is_none() }
+    })
+    .await;
+    assert!(
+        deployment(&client, &ns, "source-controller").await.is_none(),
+        "Deployments removed"
+    );
+    let crds = Api::<CustomResourceDefinition>::all(client.clone());
+    assert!(
+        crds.get_opt("gitrepositories.source.toolkit.fluxcd.io")
+            .await
+            .unwrap()
+            .is_none(),
+        "CRDs removed"
+    );
+    let namespace = Api::<Namespace>::all(client.clone())
+        .get(&ns)
+        .await
+        .expect("the namespace stays");
+    assert!(namespace.metadata.deletion_timestamp.is_none());
+}
+
+#[tokio::test]
+async fn instances_outside_the_runtime_namespace_are_ignored() {
+    let _serial = serial().await;
+    let (client, ns) = setup("op-mine").await;
+    let other = namespace(&client, "op-other").await;
+    let _operator = start_operator(&client, &ns, &[]);
+    apply_instance(&client, &other, spec("2.9.x"), json!({})).await;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let obj = Api::<FluxInstance>::namespaced(client.clone(), &other)
+        .get("flux")
+        .await
+        .unwrap();
+    assert!(obj.status.is_none(), "no status written: {:?}", obj.status);
+    assert!(obj.finalizers().is_empty(), "no finalizer added");
+    assert!(deployment(&client, &other, "source-controller").await.is_none());
+}
+
+#[tokio::test]
+async fn a_no_op_reconcile_writes_nothing() {
+    let _serial = serial().await;
+    let (client, ns) = setup("op-noop").await;
+    let _operator = start_operator(&client, &ns, &[]);
+    let _kubelet = start_kubelet(&client, &ns);
+    let s = spec("2.9.x");
+    apply_instance(&client, &ns, s.clone(), json!({})).await;
+    let ready = wait_instance(&client, &ns, 120, "Ready", |o| is_ready_at(o, "v2.9.4@")).await;
+    let objects = inventory_ids(&ready).len() as f64;
+
+    // Periodic reconciles every second from now on; the annotation itself triggers one more.
+    apply_instance(&client, &ns, s, json!({"fluxcd.controlplane.io/reconcileEvery": "1s"})).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let before = request_counts(&client).await;
+    let window = Duration::from_secs(8);
+    tokio::time::sleep(window).await;
+    let after = request_counts(&client).await;
+
+    let mut writes = Vec::new();
+    let (mut dry_runs, mut total) = (0.0, 0.0);
+    for (key, value) in &after {
+        let delta = value - before.get(key).copied().unwrap_or(0.0);
+        if delta == 0.0 {
+            continue;
+        }
+        let (verb, dry_run, resource, _) = key;
+        // The API server renews its own identity Leases on its own.
+        if resource != "leases" {
+            total += delta;
+        }
+        if dry_run.is_empty()
+            && ["POST", "PUT", "PATCH", "APPLY", "DELETE"].contains(&verb.as_str())
+            && resource != "leases"
+        {
+            writes.push((key.clone(), delta));
+        }
+        if verb == "APPLY" && !dry_run.is_empty() {
+            dry_runs += delta;
+        }
+    }
+    let reconciles = (dry_runs / objects).floor();
+    assert!(
+        reconciles >= 3.0,
+        "expected several periodic reconciles, saw {dry_runs} dry-run applies for {objects} objects"
+    );
+    assert!(writes.is_empty(), "a no-op reconcile wrote: {writes:?}");
+    eprintln!(
+        "FIGURE no-op reconcile: {objects} objects, {reconciles} reconciles in {}s, {:.0} API requests per reconcile, 0 writes",
+        window.as_secs(),
+        total / reconciles
+    );
+}
+
+#[tokio::test]
+async fn bad_constraint_and_bad_patch_stall_and_keep_the_last_good_state() {
+    let _serial = serial().await;
+    let (client, ns) = setup("op-bad").await;
+    let _operator = start_operator(&client, &ns, &[]);
+    let _kubelet = start_kubelet(&client, &ns);
+    apply_instance(&client, &ns, spec("2.9.x"), json!({})).await;
+    let good = wait_instance(&client, &ns, 120, "Ready", |o| is_ready_at(o, "v2.9.4@")).await;
+    let good_revision = good.status.unwrap().last_applied_revision;
+
+    apply_instance(&client, &ns, spec("2.x.y"), json!({})).await;
+    let stalled = wait_instance(&client, &ns, 60, "Stalled on the constraint", |o| {
+        condition(o, "Stalled").is_some_and(|(s, r, m)| s == "True" && r == "BuildFailed" && m.contains("2.x.y"))
+    })
+    .await;
+    let (_, _, message) = condition(&stalled, "Ready").unwrap();
+    assert!(message.contains("spec.distribution.version"), "{message}");
+    assert_eq!(stalled.status.unwrap().last_applied_revision, good_revision);
+
+    let mut s = spec("2.9.x");
+    s["kustomize"] = json!({"patches": [{"target": {"kind": "Deployment", "name": "no-such-controller"},
+        "patch": "- op: add\n  path: /spec/replicas\n  value: 2\n"}]});
+    apply_instance(&client, &ns, s, json!({})).await;
+    let stalled = wait_instance(&client, &ns, 60, "Stalled on the patch", |o| {
+        condition(o, "Stalled").is_some_and(|(s, _, m)| s == "True" && m.contains("spec.kustomize.patches[0]"))
+    })
+    .await;
+    assert_eq!(stalled.status.unwrap().last_applied_revision, good_revision);
+    assert_eq!(
+        deployment(&client, &ns, "source-controller")
+            .await
+            .unwrap()
+            .spec
+            .unwrap()
+            .replicas,
+        Some(1)
+    );
+}
+
+#[tokio::test]
+async fn an_operator_restarted_mid_install_finishes_the_job() {
+    let _serial = serial().await;
+    let (client, ns) = setup("op-restart").await;
+    let first = start_operator(&client, &ns, &[]);
+    apply_instance(&client, &ns, spec("2.9.x"), json!({})).await;
+    // No kubelet yet: the first operator applies and then waits for readiness.
+    wait_instance(&client, &ns, 60, "install in progress", |o| {
+        o.status.as_ref().is_some_and(|s| s.last_attempted_revision.is_some())
+    })
+    .await;
+    drop(first);
+    let _kubelet = start_kubelet(&client, &ns);
+    let _second = start_operator(&client, &ns, &[]);
+    wait_instance(&client, &ns, 120, "Ready after the restart", |o| {
+        is_ready_at(o, "v2.9.4@")
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn api_errors_are_retried_without_reporting_ready() {
+    let _serial = serial().await;
+    let (client, ns) = setup("op-fault").await;
+    // A real admission failure: a ValidatingAdmissionPolicy refuses one ServiceAccount.
+    let policy_name = format!("deny-helm-sa-{ns}");
+    let policy = json!({
+        "apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicy",
+        "metadata": {"name": policy_name},
+        "spec": {"failurePolicy": "Fail",
+            "matchConstraints": {"resourceRules": [{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE"], "resources": ["serviceaccounts"]}]},
+            "validations": [{"expression": "object.metadata.name != 'helm-controller'", "message": "injected fault: helm-controller refused"}]}
+    });
+    let binding = json!({
+        "apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicyBinding",
+        "metadata": {"name": policy_name},
+        "spec": {"policyName": policy_name, "validationActions": ["Deny"],
+            "matchResources": {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}}}}
+    });
+    let list = json!({"apiVersion": "v1", "kind": "List", "items": [policy, binding]});
+    let (ok, _, err) = crate::common::kubectl(&["apply", "--server-side", "-f", "-"], Some(&list.to_string()));
+    assert!(ok, "policy: {err}");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    let _operator = start_operator(&client, &ns, &[]);
+    let _kubelet = start_kubelet(&client, &ns);
+    apply_instance(&client, &ns, spec("2.9.x"), json!({})).await;
+    let failed = wait_instance(&client, &ns, 60, "ReconciliationFailed from the policy", |o| {
+        condition(o, "Ready")
+            .is_some_and(|(s, r, m)| s == "False" && r == "ReconciliationFailed" && m.contains("injected fault"))
+    })
+    .await;
+    assert!(
+        condition(&failed, "Stalled").is_none(),
+        "an API error is retried, not stalled"
+    );
+    // Retries keep failing, and Ready never flaps to True.
+    for _ in 0..8 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let obj = Api::<FluxInstance>::namespaced(client.clone(), &ns)
+            .get("flux")
+            .await
+            .unwrap();
+        assert_ne!(condition(&obj, "Ready").map(|c| c.0), Some("True".into()));
+    }
+    let (ok, _, err) = crate::common::kubectl(
+        &[
+            "delete",
+            "validatingadmissionpolicybinding,validatingadmissionpolicy",
+            &policy_name,
+        ],
+        None,
+    );
+    assert!(ok, "{err}");
+    wait_instance(&client, &ns, 120, "Ready once the fault is gone", |o| {
+        is_ready_at(o, "v2.9.4@")
+    })
+    .await;
+}
