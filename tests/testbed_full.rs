@@ -43,16 +43,42 @@ fn full_test_bed_makes_deployments_available_and_stops_cleanly() {
         .expect("run testbed.sh up --full");
     assert!(up.success(), "testbed.sh up --full failed");
     let pids = recorded_pids(&dir);
-    assert_eq!(pids.len(), 6, "etcd, apiserver, controller-manager, scheduler, kwok, watchdog");
+    assert_eq!(
+        pids.len(),
+        6,
+        "etcd, apiserver, controller-manager, scheduler, kwok, watchdog"
+    );
 
-    let created = kubectl(&dir, &["create", "deployment", "web", "--image=registry.invalid/web:1", "--replicas=2"]);
+    let created = kubectl(
+        &dir,
+        &[
+            "create",
+            "deployment",
+            "web",
+            "--image=registry.invalid/web:1",
+            "--replicas=2",
+        ],
+    );
     assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
-    let waited = kubectl(&dir, &["wait", "--for=condition=Available", "deployment/web", "--timeout=90s"]);
-    assert!(waited.status.success(), "Deployment not Available: {}", String::from_utf8_lossy(&waited.stderr));
-    let ready = kubectl(&dir, &["get", "deployment", "web", "-o", "jsonpath={.status.readyReplicas}"]);
+    let waited = kubectl(
+        &dir,
+        &["wait", "--for=condition=Available", "deployment/web", "--timeout=90s"],
+    );
+    assert!(
+        waited.status.success(),
+        "Deployment not Available: {}",
+        String::from_utf8_lossy(&waited.stderr)
+    );
+    let ready = kubectl(
+        &dir,
+        &["get", "deployment", "web", "-o", "jsonpath={.status.readyReplicas}"],
+    );
     assert_eq!(String::from_utf8_lossy(&ready.stdout), "2");
 
-    let down = Command::new(script()).args(["down", dir.to_str().unwrap()]).status().expect("down");
+    let down = Command::new(script())
+        .args(["down", dir.to_str().unwrap()])
+        .status()
+        .expect("down");
     assert!(down.success());
     for pid in pids {
         assert!(!alive(pid), "process {pid} still runs after down");
