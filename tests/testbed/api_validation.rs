@@ -427,3 +427,38 @@ async fn status_is_written_through_the_status_subresource() {
     let read = reports.get("flux").await.expect("read report");
     assert_eq!(read.status.unwrap().last_handled_reconcile_at.as_deref(), Some("now"));
 }
+
+/// Every FluxInstance in examples/ is accepted by the API server (schema and CEL) and builds.
+#[tokio::test]
+async fn every_example_is_accepted_and_builds() {
+    let client = client().await;
+    install_crds(&client).await;
+    let distribution = flux_operator_rs::distribution::Distribution::open(
+        &crate::common::project_root().join("../shared/flux-distribution"),
+    )
+    .expect("distribution");
+    let mut seen = 0;
+    let mut files: Vec<_> = std::fs::read_dir(crate::common::project_root().join("examples"))
+        .expect("examples/")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .collect();
+    files.sort();
+    for path in files {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let mut obj = read_yaml(&format!("examples/{name}"));
+        let ns = namespace(&client, "example").await;
+        obj["metadata"]["namespace"] = json!(ns);
+        apply_dynamic(&client, &flux_instance_resource(), &obj)
+            .await
+            .unwrap_or_else(|e| panic!("examples/{name} rejected: {e}"));
+        let spec: flux_operator_rs::api::FluxInstanceSpec = serde_json::from_value(obj["spec"].clone()).expect("spec");
+        flux_operator_rs::build::resolve_and_build(&ns, &spec, &distribution)
+            .unwrap_or_else(|e| panic!("examples/{name} does not build: {e}"));
+        seen += 1;
+    }
+    assert!(
+        seen >= 4,
+        "expected the minimal, CobaltCore, multitenant and tuning examples, saw {seen}"
+    );
+}
