@@ -72,7 +72,14 @@ async fn request_report(client: &Client, ns: &str, token: &str) -> FluxReport {
 async fn elsewhere(client: &Client, ns: &str, ar: &ApiResource) -> (i64, i64, i64) {
     let api: Api<DynamicObject> = Api::all_with(client.clone(), ar);
     let mut counts = (0, 0, 0);
-    for item in api.list(&Default::default()).await.unwrap().items.iter().filter(|i| i.namespace().as_deref() != Some(ns)) {
+    for item in api
+        .list(&Default::default())
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .filter(|i| i.namespace().as_deref() != Some(ns))
+    {
         let state = classify(&ar.kind, &serde_json::to_value(item).unwrap());
         if state.suspended {
             counts.2 += 1;

@@ -209,6 +209,10 @@ fn apply_one(doc: &mut Value, op: &Operation, kind: &str) -> Result<(), String> 
         }
         "test" => {
             let path = string_field(op, "path")?;
+            // The library cannot test without a value (it fails, or crashes on a missing path).
+            if !op.contains_key("value") {
+                return Err("a test operation needs a value".to_string());
+            }
             let expected = value_of(op);
             let actual = if path.is_empty() {
                 Some(doc.clone())

@@ -2,15 +2,19 @@
 //! `ListIncreaseDirection: Prepend`), which is not apimachinery's strategic merge patch:
 //!
 //! - maps merge key by key; `null` deletes; `$patch: delete` removes the map, `$patch: replace`
-//!   replaces it (except at the top and on a list element, where kyaml drops the replacement);
-//! - lists the schema marks `merge` pair their elements by merge key(s); elements only in the
-//!   patch come first (in patch order), then the remaining ones of the object; an element with
-//!   `$patch: delete` is removed; other lists, and every list of a kind without schema, are
-//!   replaced whole;
+//!   replaces it (except at the top and on a list element of the object, where kyaml drops the
+//!   replacement);
+//! - lists the schema marks `merge` pair their elements by merge key(s); elements of the patch
+//!   come first (in patch order), then the remaining ones of the object; an element with
+//!   `$patch: delete` is removed; an element that is only `$patch: delete|replace` applies to the
+//!   whole list; other lists, and every list of a kind without schema, are replaced whole;
 //! - `$retainKeys`, `$setElementOrder/...` and `$deleteFromPrimitiveList/...` are not directives
 //!   to kyaml: they are merged as ordinary fields;
 //! - a value of another shape than the object's (a string onto a map) is an error.
 //!
+//! kyaml edits nodes in place and shares the patch's nodes with the object where it adds them;
+//! the quirks that follow from that (which elements keep a directive, which replacements are
+//! lost) are reproduced here because the generated cases of `tests/kustomize_oracle.rs` hit them.
 //! The object is walked in full, not just where the patch has something, because kyaml's walk
 //! also reshapes untouched mergeable lists (it drops empty elements and collapses duplicates).
 
@@ -126,6 +130,40 @@ fn directive(map: &Map<String, Value>, strict: bool) -> Result<(Directive, Cow<'
     let mut elided = map.clone();
     elided.remove(DIRECTIVE_KEY);
     Ok((d, Cow::Owned(elided)))
+}
+
+fn elide_known_directive(v: &mut Value) {
+    if let Value::Object(m) = v
+        && m.get(DIRECTIVE_KEY)
+            .is_some_and(|d| matches!(d.as_str(), Some("delete" | "replace" | "merge")))
+    {
+        m.remove(DIRECTIVE_KEY);
+    }
+}
+
+/// A list's own directive: an element that is nothing but `$patch: delete|replace|merge`. kyaml
+/// then removes every element carrying that directive from the patch.
+fn sequence_directive(list: &[Value]) -> Result<(Directive, Cow<'_, [Value]>), String> {
+    let Some(element) = list
+        .iter()
+        .filter_map(Value::as_object)
+        .find(|m| m.contains_key(DIRECTIVE_KEY))
+    else {
+        return Ok((Directive::Merge, Cow::Borrowed(list)));
+    };
+    if element.len() > 1 {
+        return Ok((Directive::Merge, Cow::Borrowed(list)));
+    }
+    let value = element.get(DIRECTIVE_KEY).map(scalar_text).unwrap_or_default();
+    let directive = match value.as_str() {
+        "delete" => Directive::Delete,
+        "replace" => Directive::Replace,
+        "merge" => Directive::Merge,
+        other => return Err(format!("unknown patch strategy {other:?}")),
+    };
+    let mut elided = list.to_vec();
+    element_setter(&mut elided, None, &[DIRECTIVE_KEY.to_string()], &[value])?;
+    Ok((directive, Cow::Owned(elided)))
 }
 
 /// kyaml falls back to the schema of a nested object that carries its own apiVersion and kind.
@@ -271,15 +309,25 @@ impl Walker {
         ty: &'static Ty,
         aliased: bool,
     ) -> Result<Walked, String> {
-        let dest_missing = matches!(dest, None | Some(Value::Null));
-        let aliased = aliased || dest_missing;
-        let (dest_list, origin_list): (Vec<Value>, Option<&Vec<Value>>) = match (dest, origin) {
-            (None | Some(Value::Null), Some(Value::Array(o))) => (o.clone(), Some(o)),
+        let (dest_list, origin_list, aliased): (Vec<Value>, Option<Cow<'_, [Value]>>, bool) = match (dest, origin) {
+            // A list the object lacks is the patch's, directives and all.
+            (None | Some(Value::Null), Some(Value::Array(o))) => (o.clone(), Some(Cow::Borrowed(o.as_slice())), true),
             (None | Some(Value::Null), _) => return Ok(Walked::Clear),
             (Some(_), Some(Value::Null)) => return Ok(Walked::Clear),
-            (Some(Value::Array(d)), o) => (d, o.and_then(Value::as_array)),
+            (Some(Value::Array(d)), Some(Value::Array(o))) => {
+                let (directive, effective) =
+                    sequence_directive(o).map_err(|e| format!("at {}: {e}", path_text(&self.path)))?;
+                match directive {
+                    Directive::Delete => return Ok(Walked::Clear),
+                    Directive::Replace => (effective.to_vec(), Some(effective), true),
+                    Directive::Merge if aliased => (effective.to_vec(), Some(effective), true),
+                    Directive::Merge => (d, Some(effective), false),
+                }
+            }
+            (Some(Value::Array(d)), _) => (d, None, aliased),
             (Some(other), _) => return Ok(Walked::Same(other)),
         };
+        let origin_list = origin_list.as_deref();
         let keys: Vec<String> = ty.merge_keys().iter().map(|k| k.to_string()).collect();
         let values = element_values(origin_list, &dest_list, &keys);
         let merged = if !values.is_empty() || !keys.is_empty() {
@@ -298,10 +346,13 @@ impl Walker {
         mut values_list: Vec<Vec<String>>,
         keys: &[String],
         mut dest: Vec<Value>,
-        origin: Option<&Vec<Value>>,
+        origin: Option<&[Value]>,
         element_schema: &'static Ty,
         aliased: bool,
     ) -> Result<Vec<Value>, String> {
+        // When the object's list is the patch's own (kyaml walks what it adds from the patch
+        // against itself), both are one list: `None` stands for "the object's list".
+        let mut origin: Option<Vec<Value>> = if aliased { None } else { origin.map(<[Value]>::to_vec) };
         let mut items: Vec<Value> = Vec::new();
         if keys.len() > 1 {
             merge_values(&mut values_list);
@@ -316,25 +367,36 @@ impl Walker {
             let (lookup_keys, lookup_values) =
                 validate_keys(std::slice::from_ref(&valid_values), &valid_values, &valid_keys);
             let dest_index = element_index(&dest, &lookup_keys, &lookup_values);
-            let origin_element = origin.and_then(|o| element_index(o, &lookup_keys, &lookup_values).map(|i| &o[i]));
+            let origin_index = match &origin {
+                Some(o) => element_index(o, &lookup_keys, &lookup_values),
+                None => dest_index,
+            };
+            let origin_element = match &origin {
+                Some(o) => origin_index.map(|i| o[i].clone()),
+                None => dest_index.map(|i| dest[i].clone()),
+            };
             self.path.push(format!("[{}]", valid_values.join(",")));
-            let element_aliased = aliased && dest_index.is_some() && origin_element.is_some();
+            let element_aliased = aliased && dest_index.is_some();
             let walked = self.walk(
                 dest_index.map(|i| dest[i].clone()),
-                origin_element,
+                origin_element.as_ref(),
                 Some(element_schema),
                 element_aliased,
             )?;
             self.path.pop();
+            // kyaml removes the directive it has read from the patch; an element visited again
+            // (several values can lead to it) no longer has it.
+            if let (Some(o), Some(i)) = (origin.as_mut(), origin_index) {
+                elide_known_directive(&mut o[i]);
+            }
             // Only what was merged into the object's own element stays in the object's list,
             // which matters when its elements are folded back in below.
             let (mut val, in_place) = match walked {
                 Walked::Clear => {
                     // kyaml removed `$patch: delete` from the patch's element, which is also
                     // this one; the element may yet survive (see element_setter).
-                    if let (true, Some(Value::Object(m))) = (element_aliased, dest_index.and_then(|i| dest.get_mut(i)))
-                    {
-                        m.remove(DIRECTIVE_KEY);
+                    if let (true, Some(element)) = (element_aliased, dest_index.and_then(|i| dest.get_mut(i))) {
+                        elide_known_directive(element);
                     }
                     (None, false)
                 }
@@ -382,9 +444,9 @@ fn replace_or_keep(dest: Option<Value>, origin: Option<&Value>) -> Walked {
 }
 
 /// The merge key values of every element, patch first, without repeats.
-fn element_values(origin: Option<&Vec<Value>>, dest: &[Value], keys: &[String]) -> Vec<Vec<String>> {
+fn element_values(origin: Option<&[Value]>, dest: &[Value], keys: &[String]) -> Vec<Vec<String>> {
     let mut out: Vec<Vec<String>> = Vec::new();
-    for list in [origin.map(Vec::as_slice), Some(dest)].into_iter().flatten() {
+    for list in [origin, Some(dest)].into_iter().flatten() {
         for element in list {
             let values: Vec<String> = keys
                 .iter()
@@ -402,9 +464,9 @@ fn element_values(origin: Option<&Vec<Value>>, dest: &[Value], keys: &[String]) 
 }
 
 /// The values of a list of scalars (finalizers), patch first, without repeats.
-fn primitive_values(origin: Option<&Vec<Value>>, dest: &[Value]) -> Vec<Vec<String>> {
+fn primitive_values(origin: Option<&[Value]>, dest: &[Value]) -> Vec<Vec<String>> {
     let mut out: Vec<Vec<String>> = Vec::new();
-    for list in [origin.map(Vec::as_slice), Some(dest)].into_iter().flatten() {
+    for list in [origin, Some(dest)].into_iter().flatten() {
         for element in list {
             let v = vec![scalar_text(element)];
             if !out.contains(&v) {
@@ -736,6 +798,27 @@ mod tests {
         );
         let e = merge(deployment(), &json!({"$patch": "frobnicate"})).expect_err("unknown");
         assert!(e.contains("unknown patch strategy"), "{e}");
+    }
+
+    #[test]
+    fn list_directives() {
+        let replace = json!({"spec": {"template": {"spec": {"containers": [
+            {"$patch": "replace"}, {"name": "only", "image": "o"},
+        ]}}}});
+        let out = merged(deployment(), replace);
+        assert_eq!(
+            out["spec"]["template"]["spec"]["containers"],
+            json!([{"name": "only", "image": "o"}])
+        );
+        let delete = json!({"spec": {"template": {"spec": {"containers": [{"name": "manager", "env": [{"$patch": "delete"}]}]}}}});
+        let out = merged(deployment(), delete);
+        assert!(container(&out).get("env").is_none());
+        let e = merge(
+            deployment(),
+            &json!({"spec": {"template": {"spec": {"containers": [{"$patch": "x"}]}}}}),
+        )
+        .expect_err("unknown");
+        assert!(e.contains("unknown patch strategy \"x\""), "{e}");
     }
 
     #[test]
