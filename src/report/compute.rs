@@ -70,7 +70,7 @@ pub async fn compute(client: &Client, namespace: &str) -> Result<Computed, Error
         .map_err(read("FluxInstances"))?;
     let (mut reconcilers, resources) = flux_reconcilers(client).await?;
     let mut stats = ReconcilerStats::default();
-    for instance in &instance_list.items {
+    for instance in &instance_list {
         let value = serde_json::to_value(instance).unwrap_or(Value::Null);
         let state = classify("FluxInstance", &value);
         count(&mut stats, state.suspended, state.failing);
