@@ -640,3 +640,20 @@ async fn api_errors_are_retried_without_reporting_ready() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn wait_false_is_ready_without_healthy_deployments() {
+    let _serial = serial().await;
+    let (client, ns) = setup("op-nowait").await;
+    let _operator = start_operator(&client, &ns, &[]);
+    // No kubelet: nothing becomes ready, and with wait: false nothing needs to.
+    let mut s = spec("2.9.x");
+    s["wait"] = json!(false);
+    let started = std::time::Instant::now();
+    apply_instance(&client, &ns, s, json!({})).await;
+    wait_instance(&client, &ns, 60, "Ready without waiting", |o| is_ready_at(o, "v2.9.4@")).await;
+    let elapsed = started.elapsed();
+    let d = deployment(&client, &ns, "source-controller").await.expect("applied");
+    assert!(d.status.and_then(|s| s.available_replicas).unwrap_or(0) == 0, "no Deployment is available");
+    eprintln!("FIGURE fresh install, wait=false: apply to Ready in {:.2} s", elapsed.as_secs_f64());
+}
