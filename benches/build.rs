@@ -37,10 +37,22 @@ fn patches() -> Vec<Value> {
         arg("helm-controller", "--feature-gates=OOMWatch=true"),
         arg("kustomize-controller", "--feature-gates=InMemoryBuild=true"),
         arg("source-controller", "--helm-cache-max-size=200"),
-        smp(".*-controller", "      containers:\n      - name: manager\n        resources:\n          limits:\n            memory: 3Gi\n"),
-        smp("source-controller", "      containers:\n      - name: manager\n        env:\n        - name: HTTPS_PROXY\n          value: http://proxy:3128\n"),
-        smp("kustomize-controller", "      volumes:\n      - name: temp\n        emptyDir:\n          medium: Memory\n"),
-        smp(".*", "      tolerations:\n      - key: flux\n        operator: Exists\n"),
+        smp(
+            ".*-controller",
+            "      containers:\n      - name: manager\n        resources:\n          limits:\n            memory: 3Gi\n",
+        ),
+        smp(
+            "source-controller",
+            "      containers:\n      - name: manager\n        env:\n        - name: HTTPS_PROXY\n          value: http://proxy:3128\n",
+        ),
+        smp(
+            "kustomize-controller",
+            "      volumes:\n      - name: temp\n        emptyDir:\n          medium: Memory\n",
+        ),
+        smp(
+            ".*",
+            "      tolerations:\n      - key: flux\n        operator: Exists\n",
+        ),
         json!({"target": {"kind": "Deployment", "labelSelector": "app.kubernetes.io/part-of=flux"},
                "patch": "- op: add\n  path: /spec/template/metadata/labels/team\n  value: platform\n"}),
     ]
@@ -88,7 +100,11 @@ fn children_peak_rss_kib() -> u64 {
     // SAFETY: getrusage only writes the struct it is given, which we own.
     let ok = unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, usage.as_mut_ptr()) } == 0;
     // SAFETY: initialised by the successful call above (and zeroed before it).
-    if ok { unsafe { usage.assume_init() }.ru_maxrss as u64 } else { 0 }
+    if ok {
+        unsafe { usage.assume_init() }.ru_maxrss as u64
+    } else {
+        0
+    }
 }
 
 fn main() {
@@ -117,15 +133,34 @@ fn main() {
     let mut theirs = Vec::new();
     for _ in 0..iterations.min(10) {
         let t = Instant::now();
-        let out = Command::new("kubectl").arg("kustomize").arg(dir.path()).output().expect("kubectl kustomize");
+        let out = Command::new("kubectl")
+            .arg("kustomize")
+            .arg(dir.path())
+            .output()
+            .expect("kubectl kustomize");
         theirs.push(t.elapsed());
-        assert!(out.status.success(), "kubectl kustomize: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "kubectl kustomize: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let (ours, theirs) = (median(ours), median(theirs));
-    println!("build: {} objects, {} patches, {iterations} iterations", built.objects.len(), patches().len());
-    println!("flux-operator-rs build (median):   {:>9.2} ms  (first, with parsing: {:.2} ms)", ms(ours), ms(first));
+    println!(
+        "build: {} objects, {} patches, {iterations} iterations",
+        built.objects.len(),
+        patches().len()
+    );
+    println!(
+        "flux-operator-rs build (median):   {:>9.2} ms  (first, with parsing: {:.2} ms)",
+        ms(ours),
+        ms(first)
+    );
     println!("kubectl kustomize (median):        {:>9.2} ms", ms(theirs));
-    println!("ratio kubectl/ours:                {:>9.1}x", theirs.as_secs_f64() / ours.as_secs_f64());
+    println!(
+        "ratio kubectl/ours:                {:>9.1}x",
+        theirs.as_secs_f64() / ours.as_secs_f64()
+    );
     println!(
         "peak RSS: flux-operator-rs process {} KiB (+{} KiB over start), kubectl {} KiB",
         ours_peak,

@@ -654,6 +654,91 @@ async fn wait_false_is_ready_without_healthy_deployments() {
     wait_instance(&client, &ns, 60, "Ready without waiting", |o| is_ready_at(o, "v2.9.4@")).await;
     let elapsed = started.elapsed();
     let d = deployment(&client, &ns, "source-controller").await.expect("applied");
-    assert!(d.status.and_then(|s| s.available_replicas).unwrap_or(0) == 0, "no Deployment is available");
-    eprintln!("FIGURE fresh install, wait=false: apply to Ready in {:.2} s", elapsed.as_secs_f64());
+    assert!(
+        d.status.and_then(|s| s.available_replicas).unwrap_or(0) == 0,
+        "no Deployment is available"
+    );
+    eprintln!(
+        "FIGURE fresh install, wait=false: apply to Ready in {:.2} s",
+        elapsed.as_secs_f64()
+    );
+}
+
+#[tokio::test]
+async fn an_upgrade_migrates_storage_versions_and_events_tell_the_story() {
+    let _serial = serial().await;
+    let (client, ns) = setup("op-migrate").await;
+    let _operator = start_operator(&client, &ns, &[]);
+    let _kubelet = start_kubelet(&client, &ns);
+    let crds = Api::<CustomResourceDefinition>::all(client.clone());
+    // Other scenarios leave newer CRDs behind; an older Flux cannot be installed over them.
+    for crd in crds.list(&Default::default()).await.unwrap().items {
+        if crd.spec.group.ends_with(".toolkit.fluxcd.io") {
+            crds.delete(&crd.name_any(), &DeleteParams::default()).await.unwrap();
+        }
+    }
+    wait_until(60, "old Flux CRDs gone", || {
+        let crds = crds.clone();
+        async move {
+            crds.get_opt("ocirepositories.source.toolkit.fluxcd.io")
+                .await
+                .unwrap()
+                .is_none()
+        }
+    })
+    .await;
+
+    // Flux 2.5 stores OCIRepository as v1beta2.
+    apply_instance(&client, &ns, spec("2.5.x"), json!({})).await;
+    wait_instance(&client, &ns, 120, "Ready at v2.5", |o| is_ready_at(o, "v2.5.1@")).await;
+    let oci = kube::core::ApiResource::from_gvk(&kube::core::GroupVersionKind::gvk(
+        "source.toolkit.fluxcd.io",
+        "v1beta2",
+        "OCIRepository",
+    ));
+    let repos: Api<kube::api::DynamicObject> = Api::namespaced_with(client.clone(), &ns, &oci);
+    let repo = json!({"apiVersion": "source.toolkit.fluxcd.io/v1beta2", "kind": "OCIRepository",
+        "metadata": {"name": "app", "namespace": ns}, "spec": {"interval": "5m", "url": "oci://example.com/app", "ref": {"tag": "1.0"}}});
+    repos
+        .patch("app", &PatchParams::apply("test").force(), &Patch::Apply(&repo))
+        .await
+        .expect("OCIRepository");
+
+    // Flux 2.6 stores v1: after the upgrade every object is rewritten and storedVersions trimmed.
+    apply_instance(&client, &ns, spec("2.6.x"), json!({})).await;
+    wait_instance(&client, &ns, 120, "Ready at v2.6", |o| is_ready_at(o, "v2.6.4@")).await;
+    let crd = crds.get("ocirepositories.source.toolkit.fluxcd.io").await.unwrap();
+    assert_eq!(crd.status.unwrap().stored_versions.unwrap(), ["v1"]);
+    assert!(
+        repos.get_opt("app").await.unwrap().is_some(),
+        "the object survives the migration"
+    );
+
+    // forceAt migrates again and is recorded.
+    apply_instance(
+        &client,
+        &ns,
+        spec("2.6.x"),
+        json!({"reconcile.fluxcd.io/forceAt": "force-1"}),
+    )
+    .await;
+    wait_instance(&client, &ns, 60, "lastHandledForceAt", |o| {
+        o.status.as_ref().and_then(|s| s.last_handled_force_at.as_deref()) == Some("force-1")
+    })
+    .await;
+
+    // Events, as `kubectl describe` shows them.
+    let events: Api<k8s_openapi::api::events::v1::Event> = Api::namespaced(client.clone(), &ns);
+    let reasons: BTreeSet<String> = events
+        .list(&Default::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .filter(|e| e.regarding.as_ref().and_then(|r| r.kind.as_deref()) == Some("FluxInstance"))
+        .filter_map(|e| e.reason)
+        .collect();
+    for reason in ["Progressing", "ReconciliationSucceeded", "OutdatedVersion"] {
+        assert!(reasons.contains(reason), "no {reason} event: {reasons:?}");
+    }
 }
