@@ -80,9 +80,12 @@ build_kubectl() {
 }
 
 free_port() {
-    local port
+    # Below the kernel's ephemeral range (usually 32768-60999), which client connections
+    # take from at any moment.
+    local port low
+    low=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
     while :; do
-        port=$((20000 + RANDOM % 40000))
+        port=$((10000 + RANDOM % (low - 10000)))
         if ! ss -Hltn "sport = :$port" | grep -q .; then
             echo "$port"
             return
@@ -157,6 +160,26 @@ up() {
     [ ! -e "$dir/pids" ] || die "$dir already holds a running test bed (run: $0 down $dir)"
     mkdir -p "$dir"
     dir=$(cd "$dir" && pwd)
+    local attempt
+    for attempt in 1 2 3; do
+        start_control_plane "$full" && break
+        # A port taken between choosing and binding it: try again with fresh ports.
+        [ "$attempt" -lt 3 ] || die "the test bed did not start on 127.0.0.1 after 3 attempts (logs in $dir)"
+        log "retrying with other ports (attempt $((attempt + 1)))"
+        rm -rf "$dir/etcd"
+    done
+
+    if [ -n "$owner" ]; then
+        # Stops the test bed when the process that asked for it exits, even if it was killed.
+        nohup bash -c 'while kill -0 "$1" 2>/dev/null; do sleep 1; done; exec "$2" down "$3"' \
+            _ "$owner" "$here/testbed.sh" "$dir" >/dev/null 2>&1 &
+        echo "$! watchdog" >>"$dir/pids"
+    fi
+    log "up: https://127.0.0.1:$api_port, kubeconfig $dir/kubeconfig"
+}
+
+start_control_plane() {
+    local full=$1
     : >"$dir/pids"
     token=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
     echo "$token,admin,admin,system:masters" >"$dir/tokens.csv"
@@ -188,7 +211,7 @@ up() {
     if ! wait_ready "https://127.0.0.1:$api_port/readyz" kube-apiserver 90; then
         tail -n 30 "$dir/kube-apiserver.log" "$dir/etcd.log" >&2 || true
         down
-        die "kube-apiserver did not become ready on 127.0.0.1:$api_port"
+        return 1
     fi
 
     if [ "$full" = 1 ]; then
@@ -206,14 +229,6 @@ up() {
             --server-address "127.0.0.1:$(free_port)"
         fake_node
     fi
-
-    if [ -n "$owner" ]; then
-        # Stops the test bed when the process that asked for it exits, even if it was killed.
-        nohup bash -c 'while kill -0 "$1" 2>/dev/null; do sleep 1; done; exec "$2" down "$3"' \
-            _ "$owner" "$here/testbed.sh" "$dir" >/dev/null 2>&1 &
-        echo "$! watchdog" >>"$dir/pids"
-    fi
-    log "up: https://127.0.0.1:$api_port, kubeconfig $dir/kubeconfig"
 }
 
 fake_node() {

@@ -20,10 +20,16 @@ pub struct LeaderElection {
 }
 
 impl LeaderElection {
+    /// `identity` names the holder; a per-elector nonce is appended so that two electors
+    /// with the same host name and pid (a restarted container, or two in one process) never
+    /// pass for each other.
     pub fn new(client: Client, namespace: &str, identity: String) -> Self {
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let nonce = Timestamp::now().subsec_nanosecond();
         Self {
             api: Api::namespaced(client, namespace),
-            identity,
+            identity: format!("{identity}_{nonce:x}{n}"),
         }
     }
 

@@ -742,3 +742,65 @@ async fn an_upgrade_migrates_storage_versions_and_events_tell_the_story() {
         assert!(reasons.contains(reason), "no {reason} event: {reasons:?}");
     }
 }
+
+#[tokio::test]
+async fn leader_election_lets_one_replica_work_and_a_standby_take_over() {
+    use k8s_openapi::api::coordination::v1::Lease;
+    let _serial = serial().await;
+    let (client, ns) = setup("op-leader").await;
+    let leases: Api<Lease> = Api::namespaced(client.clone(), &ns);
+    let holder = |leases: Api<Lease>| async move {
+        leases
+            .get_opt("flux-operator")
+            .await
+            .unwrap()
+            .and_then(|l| l.spec.and_then(|s| s.holder_identity))
+    };
+    let first = start_operator(&client, &ns, &["--enable-leader-election=true"]);
+    wait_until(30, "the first replica holds the Lease", || {
+        let leases = leases.clone();
+        async move { holder(leases).await.is_some() }
+    })
+    .await;
+    let first_holder = holder(leases.clone()).await.unwrap();
+    let _second = start_operator(&client, &ns, &["--enable-leader-election=true"]);
+    let _kubelet = start_kubelet(&client, &ns);
+    apply_instance(&client, &ns, spec("2.9.x"), json!({})).await;
+    wait_instance(&client, &ns, 120, "Ready under the leader", |o| {
+        is_ready_at(o, "v2.9.4@")
+    })
+    .await;
+    assert_eq!(
+        holder(leases.clone()).await.unwrap(),
+        first_holder,
+        "the standby must not take a live Lease"
+    );
+
+    // The leader goes away without releasing; the standby takes over once the Lease expires.
+    drop(first);
+    wait_until(60, "the standby takes the Lease", || {
+        let leases = leases.clone();
+        let first_holder = first_holder.clone();
+        async move { holder(leases).await.is_some_and(|h| h != first_holder) }
+    })
+    .await;
+    let lease = leases.get("flux-operator").await.unwrap().spec.unwrap();
+    assert_eq!(lease.lease_duration_seconds, Some(35));
+    assert_eq!(lease.lease_transitions, Some(1));
+    // And it reconciles: a change is applied by the new leader.
+    let mut s = spec("2.9.x");
+    s["commonMetadata"] = json!({"labels": {"leader": "second"}});
+    apply_instance(&client, &ns, s, json!({})).await;
+    wait_until(60, "the new leader applies the change", || {
+        let client = client.clone();
+        let ns = ns.clone();
+        async move {
+            let sa = Api::<ServiceAccount>::namespaced(client, &ns)
+                .get("source-controller")
+                .await
+                .unwrap();
+            sa.labels().get("leader").map(String::as_str) == Some("second")
+        }
+    })
+    .await;
+}

@@ -176,7 +176,15 @@ async fn report_numbers_and_metric_series_are_exact() {
     install_crds(&client).await;
     let ns = namespace(&client, "op-report").await;
     let metrics_port = free_port();
-    let _operator = start_operator(&client, &ns, &[&format!("--metrics-addr=127.0.0.1:{metrics_port}")]);
+    let health_port = free_port();
+    let _operator = start_operator(
+        &client,
+        &ns,
+        &[
+            &format!("--metrics-addr=127.0.0.1:{metrics_port}"),
+            &format!("--health-addr=127.0.0.1:{health_port}"),
+        ],
+    );
     let _kubelet = start_kubelet(&client, &ns);
     let spec = json!({"distribution": {"version": "2.9.x", "registry": "ghcr.io/fluxcd"}, "wait": false,
         "sync": {"kind": "GitRepository", "url": "https://example.com/fleet.git", "ref": "refs/heads/main", "path": "clusters/prod", "name": "fleet"}});
@@ -324,6 +332,19 @@ async fn report_numbers_and_metric_series_are_exact() {
         (c.status.clone(), c.reason.clone(), c.message.clone())
     };
     assert_eq!((status.as_str(), reason.as_str()), ("True", "ReconciliationSucceeded"));
+
+    // The probes.
+    for probe in ["healthz", "readyz"] {
+        let out = Command::new("curl")
+            .args(["-fsS", &format!("http://127.0.0.1:{health_port}/{probe}")])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "/{probe}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 
     // The metric series, label by label.
     let text = scrape(metrics_port);
