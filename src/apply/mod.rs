@@ -6,6 +6,7 @@
 mod discovery;
 mod error;
 mod object_ref;
+mod pager;
 mod prune;
 mod readiness;
 mod ssa;
@@ -15,6 +16,7 @@ mod wait;
 pub use discovery::Discovery;
 pub use error::Error;
 pub use object_ref::ObjectRef;
+pub use pager::Pager;
 pub use prune::{PruneResult, keep_reason, prune};
 pub use readiness::{Readiness, readiness};
 pub use ssa::{Action, Applier, ApplyOptions, ChangeSet, ChangeSetEntry};

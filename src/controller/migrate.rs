@@ -3,14 +3,12 @@
 //! trimmed to the storage version, so that a later Flux release can drop the old versions.
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams};
+use kube::api::{Api, Patch, PatchParams};
 use kube::core::{ApiResource, GroupVersionKind};
 use serde_json::{Value, json};
 
 use super::context::Context;
 use super::error::Error;
-
-const PAGE: u32 = 500;
 
 /// Migrates the Flux CRDs among `objects` whose storedVersions is more than the storage
 /// version, or all of them when `forced`.
@@ -53,31 +51,5 @@ pub async fn migrate_storage_versions(ctx: &Context, objects: &[Value], forced: 
 /// Rewrites every object of a kind: an empty patch makes the API server re-encode the object
 /// in the storage version.
 async fn rewrite_all(ctx: &Context, resource: &ApiResource) -> Result<usize, Error> {
-    let all: Api<DynamicObject> = Api::all_with(ctx.client.clone(), resource);
-    let mut params = ListParams::default().limit(PAGE);
-    let mut count = 0;
-    loop {
-        let page = all.list_metadata(&params).await.map_err(Error::Kube)?;
-        for item in &page.items {
-            let (Some(name), namespace) = (item.metadata.name.as_deref(), item.metadata.namespace.as_deref()) else {
-                continue;
-            };
-            let api: Api<DynamicObject> = match namespace {
-                Some(ns) => Api::namespaced_with(ctx.client.clone(), ns, resource),
-                None => Api::all_with(ctx.client.clone(), resource),
-            };
-            match api
-                .patch(name, &PatchParams::default(), &Patch::Merge(&json!({})))
-                .await
-            {
-                Ok(_) => count += 1,
-                Err(kube::Error::Api(s)) if s.code == 404 => {}
-                Err(e) => return Err(Error::Kube(e)),
-            }
-        }
-        match page.metadata.continue_.filter(|c| !c.is_empty()) {
-            Some(token) => params = params.continue_token(&token),
-            None => return Ok(count),
-        }
-    }
+    super::bulk::patch_all(&ctx.client, resource, &json!({}), |_| true).await
 }

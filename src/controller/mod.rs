@@ -1,6 +1,7 @@
 //! The reconcilers and what they share.
 
 mod conditions;
+mod bulk;
 pub mod config;
 mod context;
 mod error;

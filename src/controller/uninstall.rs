@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PropagationPolicy};
+use kube::api::{Api, DeleteParams, PropagationPolicy};
 use kube::core::{ApiResource, GroupVersionKind};
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
@@ -149,28 +149,7 @@ async fn remove_finalizers(ctx: &Context, crd_name: &str) -> Result<(), Error> {
         &GroupVersionKind::gvk(&crd.spec.group, &version, &names.kind),
         &names.plural,
     );
-    let all: Api<DynamicObject> = Api::all_with(ctx.client.clone(), &resource);
-    let mut params = ListParams::default().limit(500);
-    loop {
-        let page = all.list_metadata(&params).await.map_err(Error::Kube)?;
-        for item in page.items.iter().filter(|i| !i.finalizers().is_empty()) {
-            let api: Api<DynamicObject> = match item.metadata.namespace.as_deref() {
-                Some(ns) => Api::namespaced_with(ctx.client.clone(), ns, &resource),
-                None => Api::all_with(ctx.client.clone(), &resource),
-            };
-            let patch = json!({"metadata": {"finalizers": null}});
-            match api
-                .patch(&item.name_any(), &PatchParams::default(), &Patch::Merge(&patch))
-                .await
-            {
-                Ok(_) => {}
-                Err(kube::Error::Api(s)) if s.code == 404 => {}
-                Err(e) => return Err(Error::Kube(e)),
-            }
-        }
-        match page.metadata.continue_.filter(|c| !c.is_empty()) {
-            Some(token) => params = params.continue_token(&token),
-            None => return Ok(()),
-        }
-    }
+    let patch = json!({"metadata": {"finalizers": null}});
+    super::bulk::patch_all(&ctx.client, &resource, &patch, |item| !item.finalizers().is_empty()).await?;
+    Ok(())
 }

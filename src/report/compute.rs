@@ -16,7 +16,7 @@ use crate::api::{
     API_VERSION, ClusterInfo, ComponentStatus, FluxDistributionStatus, FluxInstance, FluxReportSpec, OperatorInfo,
     ReconcilerStats, ReconcilerStatus, SyncStatus,
 };
-use crate::apply::{Readiness, readiness};
+use crate::apply::{Pager, Readiness, readiness};
 use crate::metrics::{InstanceInfo, ResourceInfo};
 
 const PAGE: u32 = 500;
@@ -140,14 +140,11 @@ async fn cluster(client: &Client) -> Result<ClusterInfo, Error> {
     let version = client.apiserver_version().await.map_err(read("the server version"))?;
     let nodes: Api<Node> = Api::all(client.clone());
     let mut count = 0i64;
-    let mut params = ListParams::default().limit(PAGE);
-    loop {
-        let page = nodes.list_metadata(&params).await.map_err(read("Nodes"))?;
+    let mut pager = Pager::new(ListParams::default(), PAGE);
+    while let Some(params) = pager.next_params() {
+        let page = nodes.list_metadata(params).await.map_err(read("Nodes"))?;
+        pager.advance(&page.metadata);
         count += page.items.len() as i64;
-        match page.metadata.continue_.filter(|c| !c.is_empty()) {
-            Some(token) => params = params.continue_token(&token),
-            None => break,
-        }
     }
     Ok(ClusterInfo {
         server_version: version.git_version,
@@ -212,12 +209,13 @@ async fn flux_reconcilers(client: &Client) -> Result<(Vec<ReconcilerStatus>, Vec
         let api: Api<DynamicObject> = Api::all_with(client.clone(), &resource);
         let mut stats = ReconcilerStats::default();
         let mut total_size: Option<u64> = None;
-        let mut params = ListParams::default().limit(PAGE);
-        loop {
+        let mut pager = Pager::new(ListParams::default(), PAGE);
+        while let Some(params) = pager.next_params() {
             let page = api
-                .list(&params)
+                .list(params)
                 .await
                 .map_err(read(format!("{} objects", names.kind)))?;
+            pager.advance(&page.metadata);
             for item in &page.items {
                 let value = serde_json::to_value(item).unwrap_or(Value::Null);
                 let state = classify(&names.kind, &value);
@@ -226,10 +224,6 @@ async fn flux_reconcilers(client: &Client) -> Result<(Vec<ReconcilerStatus>, Vec
                     *total_size.get_or_insert(0) += size;
                 }
                 resources.push(state.info);
-            }
-            match page.metadata.continue_.filter(|c| !c.is_empty()) {
-                Some(token) => params = params.continue_token(&token),
-                None => break,
             }
         }
         stats.total_size = total_size.map(human_size).unwrap_or_default();
