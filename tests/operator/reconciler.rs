@@ -559,6 +559,22 @@ async fn bad_constraint_and_bad_patch_stall_and_keep_the_last_good_state() {
             .replicas,
         Some(1)
     );
+
+    // An annotation the operator cannot read names itself and its value.
+    apply_instance(
+        &client,
+        &ns,
+        spec("2.9.x"),
+        json!({"fluxcd.controlplane.io/reconcileTimeout": "soon"}),
+    )
+    .await;
+    let stalled = wait_instance(&client, &ns, 60, "Stalled on the annotation", |o| {
+        condition(o, "Stalled").is_some_and(|(s, _, m)| {
+            s == "True" && m.contains("fluxcd.controlplane.io/reconcileTimeout") && m.contains("\"soon\"")
+        })
+    })
+    .await;
+    assert_eq!(stalled.status.unwrap().last_applied_revision, good_revision);
 }
 
 #[tokio::test]
