@@ -1,9 +1,12 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
 use flux_operator_rs::controller::RunArgs;
+use flux_operator_rs::controller::config::parse_duration;
+use flux_operator_rs::distribution::artifact::{self, ArtifactRef, Credentials, Transport};
 use flux_operator_rs::{api, build, controller, distribution, yaml};
 
 #[derive(Parser)]
@@ -32,6 +35,54 @@ enum Command {
         #[command(subcommand)]
         what: BuildCommand,
     },
+    /// Work with Flux distributions (`flux/vX.Y.Z`, `flux-images/vX.Y.Z`).
+    Distribution {
+        #[command(subcommand)]
+        what: DistributionCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum DistributionCommand {
+    /// Publish a distribution folder as a Flux-style OCI artifact, for
+    /// `spec.distribution.artifact`; prints the manifest digest.
+    Push {
+        /// The distribution folder.
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+        /// Where to push: oci://host[:port]/repository:tag.
+        #[arg(value_name = "oci://REF")]
+        reference: String,
+        #[command(flatten)]
+        registry: RegistryArgs,
+    },
+}
+
+/// How to reach and authenticate to a registry.
+#[derive(Args)]
+struct RegistryArgs {
+    /// Use plain HTTP instead of HTTPS (for loopback test registries).
+    #[arg(long)]
+    plain_http: bool,
+    /// PEM bundle of certificate authorities to trust besides the system's.
+    #[arg(long, value_name = "FILE")]
+    ca_file: Option<PathBuf>,
+    /// Credentials as USER:PASSWORD (also the OCI_CREDS environment variable).
+    #[arg(
+        long,
+        env = "OCI_CREDS",
+        value_name = "USER:PASSWORD",
+        hide_env_values = true,
+        conflicts_with = "docker_config"
+    )]
+    creds: Option<String>,
+    /// Docker config JSON to take the registry's credentials from (default: $DOCKER_CONFIG/config.json
+    /// or ~/.docker/config.json when it has an entry for the registry).
+    #[arg(long, value_name = "FILE")]
+    docker_config: Option<PathBuf>,
+    /// Time limit of the whole registry operation.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    timeout: Duration,
 }
 
 #[derive(Subcommand)]
@@ -41,9 +92,19 @@ enum BuildCommand {
         /// The FluxInstance YAML file.
         #[arg(short = 'f', long = "file", value_name = "FILE")]
         file: PathBuf,
-        /// The distribution folder (`flux/vX.Y.Z`, `flux-images/vX.Y.Z`).
+        /// The distribution folder (`flux/vX.Y.Z`, `flux-images/vX.Y.Z`). With --artifact, its
+        /// major.minor lines limit the versions taken from the artifact.
         #[arg(long, value_name = "DIR", default_value = "/data")]
         storage_path: PathBuf,
+        /// Take the Flux releases from this OCI artifact (oci://host[:port]/repository:tag),
+        /// as the operator does for spec.distribution.artifact.
+        #[arg(long, value_name = "oci://REF")]
+        artifact: Option<String>,
+        /// Keep pulled artifacts in this folder (default: a temporary folder, removed after).
+        #[arg(long, value_name = "DIR", requires = "artifact")]
+        artifact_cache_path: Option<PathBuf>,
+        #[command(flatten)]
+        registry: RegistryArgs,
     },
 }
 
@@ -53,8 +114,32 @@ fn main() -> ExitCode {
         Command::Run(args) => run(*args),
         Command::Crds { output_dir } => crds(output_dir),
         Command::Build {
-            what: BuildCommand::Instance { file, storage_path },
-        } => build_instance(&file, &storage_path),
+            what:
+                BuildCommand::Instance {
+                    file,
+                    storage_path,
+                    artifact,
+                    artifact_cache_path,
+                    registry,
+                },
+        } => match artifact {
+            None => build_instance(&file, &storage_path),
+            Some(reference) => build_instance_from_artifact(
+                &file,
+                &storage_path,
+                &reference,
+                artifact_cache_path.as_deref(),
+                &registry,
+            ),
+        },
+        Command::Distribution {
+            what:
+                DistributionCommand::Push {
+                    dir,
+                    reference,
+                    registry,
+                },
+        } => distribution_push(&dir, &reference, &registry),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -102,6 +187,141 @@ fn build_instance(file: &Path, storage_path: &Path) -> Result<(), String> {
     let out = yaml::to_multi_string(&built.objects).map_err(|e| e.to_string())?;
     print!("{out}");
     Ok(())
+}
+
+/// `build instance --artifact`: the artifact's releases on the lines the storage path's
+/// data has (all of them, with a warning, when there is no such data).
+fn build_instance_from_artifact(
+    file: &Path,
+    storage_path: &Path,
+    reference: &str,
+    cache_path: Option<&Path>,
+    registry: &RegistryArgs,
+) -> Result<(), String> {
+    let text = std::fs::read_to_string(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let parsed = build::parse_instance(&text).map_err(|e| format!("{}: {e}", file.display()))?;
+    let reference = ArtifactRef::parse("--artifact", reference).map_err(|e| e.to_string())?;
+    let transport = registry.transport(&reference)?;
+    let credentials = registry.credentials(&reference)?;
+    let temporary;
+    let cache_root = match cache_path {
+        Some(path) => path.to_path_buf(),
+        None => {
+            temporary = tempdir()?;
+            temporary.0.clone()
+        }
+    };
+    let cache = artifact::Cache::new(cache_root);
+    let pulled = runtime()?
+        .block_on(artifact::pull(&transport, &reference, &credentials, &cache))
+        .map_err(|e| e.to_string())?;
+    let versions = pulled.distribution.versions();
+    let candidates = match distribution::Distribution::open(storage_path) {
+        Ok(baked) => distribution::on_known_lines(versions, baked.versions()),
+        Err(e) => {
+            eprintln!(
+                "warning: --storage-path {}: {e}; the artifact's versions are not limited to known lines",
+                storage_path.display()
+            );
+            versions.to_vec()
+        }
+    };
+    let spec = &parsed.instance.spec;
+    let version = distribution::resolve_version(&spec.distribution.version, &candidates).map_err(|e| e.to_string())?;
+    let built = build::build(&parsed.namespace, spec, &pulled.distribution, &version).map_err(|e| e.to_string())?;
+    for warning in &built.warnings {
+        eprintln!("warning: {warning}");
+    }
+    let out = yaml::to_multi_string(&built.objects).map_err(|e| e.to_string())?;
+    print!("{out}");
+    Ok(())
+}
+
+fn distribution_push(dir: &Path, reference: &str, registry: &RegistryArgs) -> Result<(), String> {
+    let reference = ArtifactRef::parse("oci://REF", reference).map_err(|e| e.to_string())?;
+    let transport = registry.transport(&reference)?;
+    let credentials = registry.credentials(&reference)?;
+    let pushed = runtime()?
+        .block_on(artifact::push_dir(&transport, &reference, &credentials, dir))
+        .map_err(|e| e.to_string())?;
+    println!("{}", pushed.digest);
+    Ok(())
+}
+
+impl RegistryArgs {
+    fn transport(&self, reference: &ArtifactRef) -> Result<Transport, String> {
+        let mut transport = Transport::new(self.timeout);
+        if self.plain_http {
+            transport = transport.with_plain_http([reference.registry()]);
+        }
+        if let Some(path) = &self.ca_file {
+            transport = transport.with_ca_file("--ca-file", path).map_err(|e| e.to_string())?;
+        }
+        Ok(transport)
+    }
+
+    fn credentials(&self, reference: &ArtifactRef) -> Result<Credentials, String> {
+        if let Some(creds) = &self.creds {
+            return Credentials::from_user_password(creds).map_err(|e| format!("--creds: {e}"));
+        }
+        let (path, explicit) = match &self.docker_config {
+            Some(path) => (path.clone(), true),
+            None => match default_docker_config() {
+                Some(path) => (path, false),
+                None => return Ok(Credentials::Anonymous),
+            },
+        };
+        let json = match std::fs::read(&path) {
+            Ok(json) => json,
+            Err(e) if explicit => return Err(format!("--docker-config {}: {e}", path.display())),
+            Err(_) => return Ok(Credentials::Anonymous),
+        };
+        match artifact::from_docker_config(&json, reference.registry()) {
+            Ok(Some(credentials)) => Ok(credentials),
+            Ok(None) if explicit => Err(format!(
+                "--docker-config {}: no credentials for the registry {:?}",
+                path.display(),
+                reference.registry()
+            )),
+            Ok(None) => Ok(Credentials::Anonymous),
+            Err(message) => Err(format!("--docker-config {}: {message}", path.display())),
+        }
+    }
+}
+
+/// `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`, when present.
+fn default_docker_config() -> Option<PathBuf> {
+    let path = match std::env::var_os("DOCKER_CONFIG") {
+        Some(dir) => PathBuf::from(dir).join("config.json"),
+        None => PathBuf::from(std::env::var_os("HOME")?).join(".docker/config.json"),
+    };
+    path.is_file().then_some(path)
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))
+}
+
+/// A temporary folder, removed when dropped.
+struct TempDir(PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn tempdir() -> Result<TempDir, String> {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let path = std::env::temp_dir().join(format!("flux-operator-rs-artifact-{}-{nanos}", std::process::id()));
+    std::fs::create_dir_all(&path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+    Ok(TempDir(path))
 }
 
 fn crds(output_dir: Option<PathBuf>) -> Result<(), String> {

@@ -431,6 +431,7 @@ fn operator_chart_defaults() {
             "--metrics-addr=:8080",
             "--health-addr=:8081",
             "--storage-path=/data",
+            "--artifact-cache-path=/tmp/artifacts",
             "--log-level=info"
         ]
     );

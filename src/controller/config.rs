@@ -69,6 +69,31 @@ pub struct RunArgs {
     /// Address of Flux's notification-controller, for events.
     #[arg(long, env = "NOTIFICATION_CONTROLLER_ADDRESS")]
     pub notification_controller_address: Option<String>,
+
+    /// PEM bundle of certificate authorities trusted for `spec.distribution.artifact`
+    /// registries besides the system's (a private registry or air-gapped mirror). Read on
+    /// every pull, so a rotated bundle applies without a restart.
+    #[arg(long, env = "ARTIFACT_CA_FILE", value_name = "FILE")]
+    pub artifact_ca_file: Option<PathBuf>,
+
+    /// Registries reached over plain HTTP instead of HTTPS for distribution artifacts,
+    /// comma-separated `host` (any port) or `host:port`: meant for loopback test registries.
+    #[arg(
+        long,
+        env = "ARTIFACT_PLAIN_HTTP_REGISTRIES",
+        value_name = "HOST[:PORT],...",
+        value_delimiter = ','
+    )]
+    pub artifact_plain_http_registries: Vec<String>,
+
+    /// Where pulled distribution artifacts are unpacked, one folder per manifest digest
+    /// (default: `<storage-path>/artifacts`; must be writable).
+    #[arg(long, env = "ARTIFACT_CACHE_PATH", value_name = "DIR")]
+    pub artifact_cache_path: Option<PathBuf>,
+
+    /// Time limit of one artifact pull or digest check.
+    #[arg(long, env = "ARTIFACT_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub artifact_timeout: Duration,
 }
 
 /// Parses Go-style durations (`750ms`, `5m`, `1h30m`), as upstream's flags and annotations take.

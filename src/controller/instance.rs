@@ -18,7 +18,7 @@ use super::context::Context;
 use super::error::Error;
 use super::events::publish;
 use super::timing::Timing;
-use super::{conditions, history, migrate, uninstall};
+use super::{artifact, conditions, history, migrate, uninstall};
 use crate::api::annotation::{FINALIZER, FORCE_AT, REQUESTED_AT};
 use crate::api::reason::*;
 use crate::api::{FluxInstance, FluxInstanceStatus, ResourceInventory, ResourceRef, SINGLETON_NAME};
@@ -87,8 +87,20 @@ async fn reconcile_instance(obj: &FluxInstance, ctx: &Context) -> Result<Action,
     let requested_at = obj.annotations().get(REQUESTED_AT).cloned();
     let force_at = obj.annotations().get(FORCE_AT).cloned();
 
+    // fetch: the artifact, when the spec names one. A registry or artifact failure is
+    // retried with backoff and leaves everything applied as it is.
+    let fetched = match artifact::fetch(obj, ctx).await {
+        Ok(f) => f,
+        Err(e) => {
+            let message = e.to_string();
+            reporter.fail(&mut status, e.reason(), &message, generation).await?;
+            return Err(Error::Distribution(message));
+        }
+    };
+    status.last_artifact_revision = fetched.as_ref().map(|f| f.digest.clone());
+
     // resolve + build: pure, and a user's mistake here is terminal until the spec changes.
-    let distribution = match Distribution::open(&ctx.config.storage_path) {
+    let baked = match Distribution::open(&ctx.config.storage_path) {
         Ok(d) => d,
         Err(e) => {
             let message = format!("distribution data at {}: {e}", ctx.config.storage_path.display());
@@ -96,9 +108,37 @@ async fn reconcile_instance(obj: &FluxInstance, ctx: &Context) -> Result<Action,
             return Err(Error::Distribution(message));
         }
     };
-    let version = match resolve(obj, &status, &distribution) {
+    // With an artifact, only the major.minor lines the baked-in data has are eligible: a
+    // newer line can need build logic that this operator does not have.
+    let (distribution, candidates, unsupported) = match fetched {
+        Some(f) => {
+            let candidates = distribution::on_known_lines(f.distribution.versions(), baked.versions());
+            let unsupported: Vec<String> = f
+                .distribution
+                .versions()
+                .iter()
+                .filter(|v| !candidates.contains(v))
+                .map(|v| format!("v{v}"))
+                .collect();
+            (f.distribution, candidates, unsupported)
+        }
+        None => {
+            let candidates = baked.versions().to_vec();
+            (baked, candidates, Vec::new())
+        }
+    };
+    let version = match resolve(obj, &status, &candidates) {
         Ok(v) => v,
-        Err(message) => return reporter.stall(&mut status, BUILD_FAILED, &message, generation).await,
+        Err(e) => {
+            let mut message = e.to_string();
+            if matches!(e, distribution::Error::NoMatch { .. }) && !unsupported.is_empty() {
+                message.push_str(&format!(
+                    " (the artifact also has {}, on lines this operator does not support yet)",
+                    unsupported.join(", ")
+                ));
+            }
+            return reporter.stall(&mut status, BUILD_FAILED, &message, generation).await;
+        }
     };
     let built = match build::build(&namespace, &obj.spec, &distribution, &version) {
         Ok(b) => b,
@@ -121,7 +161,7 @@ async fn reconcile_instance(obj: &FluxInstance, ctx: &Context) -> Result<Action,
         || status.last_handled_reconcile_at != requested_at
         || (force_at.is_some() && status.last_handled_force_at != force_at);
     if is_new {
-        if let Some(latest) = distribution::latest_for_major(distribution.versions(), version.major)
+        if let Some(latest) = distribution::latest_for_major(&candidates, version.major)
             && latest != version
         {
             let note = format!("Flux v{version} is outdated, v{latest} is available");
@@ -272,12 +312,15 @@ async fn reconcile_instance(obj: &FluxInstance, ctx: &Context) -> Result<Action,
     )))
 }
 
-/// Resolves the version constraint and refuses a downgrade of (major, minor).
-fn resolve(obj: &FluxInstance, status: &FluxInstanceStatus, distribution: &Distribution) -> Result<Version, String> {
-    let version = distribution::resolve_version(&obj.spec.distribution.version, distribution.versions())
-        .map_err(|e| e.to_string())?;
+/// Resolves the version constraint among `candidates` and refuses a downgrade of (major, minor).
+fn resolve(
+    obj: &FluxInstance,
+    status: &FluxInstanceStatus,
+    candidates: &[Version],
+) -> Result<Version, distribution::Error> {
+    let version = distribution::resolve_version(&obj.spec.distribution.version, candidates)?;
     if let Some(last) = status.last_applied_revision.as_deref().and_then(revision_version) {
-        distribution::check_upgrade(&last, &version).map_err(|e| e.to_string())?;
+        distribution::check_upgrade(&last, &version)?;
     }
     Ok(version)
 }

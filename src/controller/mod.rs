@@ -1,7 +1,8 @@
 //! The reconcilers and what they share.
 
-mod conditions;
+mod artifact;
 mod bulk;
+mod conditions;
 pub mod config;
 mod context;
 mod error;

@@ -114,10 +114,15 @@ pub async fn run_with(
     .touched_objects()
     .predicate_filter(deployment_change, Default::default());
 
+    // The artifact poller: a reconcile only when an artifact's digest changed.
+    let (artifact_trigger, artifact_changes) = futures::channel::mpsc::channel(16);
+    tasks.spawn(super::artifact::poll(ctx.clone(), reader.clone(), artifact_trigger));
+
     tracing::info!(namespace, "starting the FluxInstance controller");
     Controller::for_stream(instance_stream, reader)
         .with_config(ControllerConfig::default().concurrency(args.concurrent))
         .watches_stream(deployment_stream, owner_of)
+        .reconcile_on(artifact_changes)
         .graceful_shutdown_on(shutdown)
         .run(reconcile, error_policy, ctx)
         .for_each(|result| async move {

@@ -2,6 +2,7 @@
 //! (`flux/vX.Y.Z/*.yaml`, `flux-images/vX.Y.Z/<variant>.yaml`), and the choice of a
 //! release from the user's Masterminds/semver constraint.
 
+pub mod artifact;
 mod constraint;
 mod error;
 mod folder;

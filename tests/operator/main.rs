@@ -6,5 +6,6 @@
 pub mod common;
 pub mod harness;
 
+mod artifact;
 mod reconciler;
 mod report;
