@@ -256,6 +256,24 @@ EOF
     die "could not create the kwok node"
 }
 
+# running PID: the process exists and is not a zombie (a zombie holds no port or file).
+running() {
+    [ -r "/proc/$1/stat" ] && ! grep -q ') Z ' "/proc/$1/stat" 2>/dev/null
+}
+
+# wait_exited SECONDS PID...: whether every process ended within the time.
+wait_exited() {
+    local seconds=$1 i pid alive
+    shift
+    for ((i = 0; i < seconds * 5; i++)); do
+        alive=0
+        for pid in "$@"; do running "$pid" && alive=1; done
+        [ "$alive" = 0 ] && return 0
+        sleep 0.2
+    done
+    return 1
+}
+
 down() {
     [ -f "$dir/pids" ] || { log "nothing running in $dir"; return 0; }
     local pid name pids=()
@@ -266,14 +284,11 @@ down() {
         pids=("$pid" "${pids[@]}")
     done <"$dir/pids"
     for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    local i
-    for ((i = 0; i < 50; i++)); do
-        local alive=0
-        for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
-        [ "$alive" = 0 ] && break
-        sleep 0.2
-    done
-    for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
+    wait_exited 10 "${pids[@]}" || {
+        # The apiserver drains requests on SIGTERM and can take longer than we wait.
+        for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
+        wait_exited 10 "${pids[@]}" || log "warning: processes still running after SIGKILL"
+    }
     rm -f "$dir/pids"
     # etcd's data is the only large part; the logs stay for a failed test's post-mortem.
     rm -rf "$dir/etcd"
