@@ -820,3 +820,52 @@ async fn leader_election_lets_one_replica_work_and_a_standby_take_over() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_newer_generation_cancels_the_wait() {
+    let _serial = serial().await;
+    let (client, ns) = setup("op-cancel").await;
+    let _operator = start_operator(&client, &ns, &[]);
+    // No kubelet: the first reconcile waits for Deployments that never become ready.
+    let annotations = json!({"fluxcd.controlplane.io/reconcileTimeout": "5m"});
+    apply_instance(&client, &ns, spec("2.9.x"), annotations.clone()).await;
+    wait_instance(&client, &ns, 60, "waiting for readiness", |o| {
+        condition(o, "Ready").is_some_and(|(s, _, m)| s == "Unknown" && m == "Reconciliation in progress")
+    })
+    .await;
+    let service_accounts: Api<ServiceAccount> = Api::namespaced(client.clone(), &ns);
+    wait_until(60, "the first generation applied, now waiting", || {
+        let service_accounts = service_accounts.clone();
+        async move { service_accounts.get_opt("source-controller").await.unwrap().is_some() }
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    // A spec change while waiting: applied long before the 5 minute timeout.
+    let mut s = spec("2.9.x");
+    s["commonMetadata"] = json!({"labels": {"generation": "two"}});
+    let changed = std::time::Instant::now();
+    apply_instance(&client, &ns, s, annotations).await;
+    wait_until(60, "the new generation applied", || {
+        let client = client.clone();
+        let ns = ns.clone();
+        async move {
+            let sa = Api::<ServiceAccount>::namespaced(client, &ns)
+                .get_opt("source-controller")
+                .await
+                .unwrap();
+            sa.is_some_and(|sa| sa.labels().get("generation").map(String::as_str) == Some("two"))
+        }
+    })
+    .await;
+    assert!(changed.elapsed() < Duration::from_secs(60));
+    let events: Api<k8s_openapi::api::events::v1::Event> = Api::namespaced(client.clone(), &ns);
+    let canceled = events
+        .list(&Default::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .any(|e| e.reason.as_deref() == Some("HealthCheckCanceled"));
+    assert!(canceled, "a HealthCheckCanceled event");
+}
