@@ -18,7 +18,7 @@ mod target;
 use serde_json::{Map, Value};
 
 use self::parse::PatchBody;
-use self::strategic_merge::Merged;
+use self::strategic_merge::{Merged, scalar_text};
 use self::target::{ObjectId, Target};
 use crate::api::Patch;
 
@@ -245,17 +245,6 @@ fn retargeted(patch: &Value, object: &Value) -> Value {
         }
     }
     patch
-}
-
-/// The text of a scalar as kustomize reads metadata maps (maps and lists read as "").
-fn scalar_text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Number(n) => n.to_string(),
-        Value::Bool(b) => b.to_string(),
-        Value::Null => "null".to_string(),
-        Value::Object(_) | Value::Array(_) => String::new(),
-    }
 }
 
 /// A strategic merge cannot change what the object is: kustomize puts its kind, name and

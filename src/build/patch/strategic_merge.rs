@@ -48,8 +48,9 @@ enum Directive {
 
 const DIRECTIVE_KEY: &str = "$patch";
 
-/// The text of a scalar as kyaml compares it (maps and lists have none).
-fn scalar_text(v: &Value) -> String {
+/// The text of a scalar as kyaml compares and reads it (maps and lists have none): also how
+/// kustomize reads a targeted patch's metadata maps.
+pub(super) fn scalar_text(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         Value::Number(n) => n.to_string(),
