@@ -430,19 +430,10 @@ impl Reporter<'_> {
         generation: Option<i64>,
     ) -> Result<(), Error> {
         conditions::failed(&mut status.conditions, reason, message, generation, false);
-        let digest = status
-            .last_attempted_revision
-            .as_deref()
-            .and_then(|r| r.split_once('@').map(|(_, d)| d.to_owned()))
-            .unwrap_or_default();
-        if !digest.is_empty() {
-            let metadata = status
-                .last_attempted_revision
-                .as_deref()
-                .and_then(|r| r.split('@').next())
-                .map(|v| BTreeMap::from([("flux".to_owned(), v.to_owned())]))
-                .unwrap_or_default();
-            history::record(&mut status.history, &digest, reason, "0s", &now(), metadata);
+        let attempted = status.last_attempted_revision.clone().unwrap_or_default();
+        if let Some((version, digest)) = attempted.split_once('@').filter(|(_, d)| !d.is_empty()) {
+            let metadata = BTreeMap::from([("flux".to_owned(), version.to_owned())]);
+            history::record(&mut status.history, digest, reason, "0s", &now(), metadata);
         }
         self.write_status(status).await?;
         self.event(EventType::Warning, reason, message).await;
