@@ -6,9 +6,13 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+#[path = "support/proc_status.rs"]
+pub mod proc_status;
+
 use flux_operator_rs::api::FluxInstanceSpec;
 use flux_operator_rs::build;
 use flux_operator_rs::distribution::Distribution;
+use proc_status::peak_rss_kib;
 use serde_json::{Value, json};
 
 const COMPONENTS: &[&str] = &[
@@ -83,15 +87,6 @@ fn kustomization(dir: &Path, release: &Path) {
 fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort();
     samples[samples.len() / 2]
-}
-
-/// Peak resident memory of this process so far (VmHWM), in KiB.
-fn peak_rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(str::to_owned))
-        .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
-        .unwrap_or(0)
 }
 
 /// Peak resident memory of the largest child waited for so far, in KiB.

@@ -2,6 +2,9 @@
 //! test bed: time per computation and the peak resident memory it adds. `cargo bench
 //! --bench report` measures; under `cargo test` it runs once over a few objects.
 
+#[path = "support/proc_status.rs"]
+pub mod proc_status;
+
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -15,6 +18,7 @@ use serde_json::json;
 
 use flux_operator_rs::distribution::Distribution;
 use flux_operator_rs::{build, report};
+use proc_status::{current_rss_kib, peak_rss_kib};
 
 const MANAGER: &str = "flux-operator-rs-bench";
 
@@ -73,22 +77,6 @@ async fn install_flux_crds(client: &Client) {
             .expect("CRD");
     }
     tokio::time::sleep(Duration::from_secs(3)).await; // Established
-}
-
-fn peak_rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(str::to_owned))
-        .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
-        .unwrap_or(0)
-}
-
-fn current_rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).map(str::to_owned))
-        .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
-        .unwrap_or(0)
 }
 
 /// Linux resets the peak RSS (VmHWM) to the current RSS when 5 is written here.

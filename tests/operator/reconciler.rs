@@ -41,6 +41,16 @@ async fn deployment(client: &Client, ns: &str, name: &str) -> Option<Deployment>
         .expect("get Deployment")
 }
 
+/// A label of the source-controller ServiceAccount, where commonMetadata shows; the
+/// ServiceAccount must exist.
+async fn sa_label(client: &Client, ns: &str, key: &str) -> Option<String> {
+    let sa = Api::<ServiceAccount>::namespaced(client.clone(), ns)
+        .get("source-controller")
+        .await
+        .expect("ServiceAccount");
+    sa.labels().get(key).cloned()
+}
+
 fn container_args(d: &Deployment) -> Vec<String> {
     d.spec.as_ref().unwrap().template.spec.as_ref().unwrap().containers[0]
         .args
@@ -353,12 +363,8 @@ async fn requested_at_triggers_and_suspend_stops_reconciling() {
     )
     .await;
     tokio::time::sleep(Duration::from_secs(4)).await;
-    let sa = Api::<ServiceAccount>::namespaced(client.clone(), &ns)
-        .get("source-controller")
-        .await
-        .unwrap();
     assert!(
-        !sa.labels().contains_key("suspended-change"),
+        sa_label(&client, &ns, "suspended-change").await.is_none(),
         "a suspended instance must not be applied"
     );
 
@@ -367,13 +373,7 @@ async fn requested_at_triggers_and_suspend_stops_reconciling() {
     wait_until(60, "the label after resuming", || {
         let client = client.clone();
         let ns = ns.clone();
-        async move {
-            let sa = Api::<ServiceAccount>::namespaced(client, &ns)
-                .get("source-controller")
-                .await
-                .unwrap();
-            sa.labels().contains_key("suspended-change")
-        }
+        async move { sa_label(&client, &ns, "suspended-change").await.is_some() }
     })
     .await;
 }
@@ -810,13 +810,7 @@ async fn leader_election_lets_one_replica_work_and_a_standby_take_over() {
     wait_until(60, "the new leader applies the change", || {
         let client = client.clone();
         let ns = ns.clone();
-        async move {
-            let sa = Api::<ServiceAccount>::namespaced(client, &ns)
-                .get("source-controller")
-                .await
-                .unwrap();
-            sa.labels().get("leader").map(String::as_str) == Some("second")
-        }
+        async move { sa_label(&client, &ns, "leader").await.as_deref() == Some("second") }
     })
     .await;
 }
@@ -849,13 +843,7 @@ async fn a_newer_generation_cancels_the_wait() {
     wait_until(60, "the new generation applied", || {
         let client = client.clone();
         let ns = ns.clone();
-        async move {
-            let sa = Api::<ServiceAccount>::namespaced(client, &ns)
-                .get_opt("source-controller")
-                .await
-                .unwrap();
-            sa.is_some_and(|sa| sa.labels().get("generation").map(String::as_str) == Some("two"))
-        }
+        async move { sa_label(&client, &ns, "generation").await.as_deref() == Some("two") }
     })
     .await;
     assert!(changed.elapsed() < Duration::from_secs(60));
