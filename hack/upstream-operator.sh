@@ -50,12 +50,12 @@ esac
 work=$(mktemp -d)
 trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT
 export GOFLAGS=-mod=mod
-src=$(cd "$work" && GOTOOLCHAIN=${toolchain:-local} go mod download -json "$module@$version" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+src=$(cd "$work" && GOTOOLCHAIN=${toolchain:-auto} go mod download -json "$module@$version" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
 [ -d "$src" ] || { log "go mod download $module@$version failed"; exit 1; }
 cp -r "$src" "$work/src"
 chmod -R u+w "$work/src"
 cd "$work/src"
-export GOTOOLCHAIN=${toolchain:-local}
+export GOTOOLCHAIN=${toolchain:-auto}
 
 authn=github.com/google/go-containerregistry/pkg/authn/kubernetes
 pinned=$(awk -v m="$authn" '$1 == m { print $2; exit }' go.mod)

@@ -11,20 +11,36 @@ use tokio::net::TcpListener;
 
 use crate::metrics::Metrics;
 
-/// `:8080` means every interface, as in Go.
-pub fn socket_addr(addr: &str) -> String {
-    if addr.starts_with(':') {
-        format!("0.0.0.0{addr}")
-    } else {
-        addr.to_owned()
+/// Binds `addr`. `:8080` means every interface of both IP families, as in Go: an IPv6
+/// socket that also takes IPv4 (so probes work on IPv4, IPv6 and dual-stack clusters), or
+/// IPv4 alone where the machine has no IPv6.
+pub async fn bind(addr: &str) -> Result<TcpListener, String> {
+    let Some(port) = addr.strip_prefix(':') else {
+        return TcpListener::bind(addr)
+            .await
+            .map_err(|e| format!("cannot listen on {addr}: {e}"));
+    };
+    let port: u16 = port
+        .parse()
+        .map_err(|_| format!("cannot listen on {addr}: {port:?} is not a port"))?;
+    match dual_stack(port) {
+        Ok(listener) => Ok(listener),
+        Err(_) => TcpListener::bind(("0.0.0.0", port))
+            .await
+            .map_err(|e| format!("cannot listen on {addr}: {e}")),
     }
 }
 
-pub async fn bind(addr: &str) -> Result<TcpListener, String> {
-    let addr = socket_addr(addr);
-    TcpListener::bind(&addr)
-        .await
-        .map_err(|e| format!("cannot listen on {addr}: {e}"))
+fn dual_stack(port: u16) -> std::io::Result<TcpListener> {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::IPV6, Type::STREAM, None)?;
+    socket.set_only_v6(false)?;
+    socket.set_reuse_address(true)?;
+    socket.set_nonblocking(true)?;
+    let any = std::net::SocketAddr::from((std::net::Ipv6Addr::UNSPECIFIED, port));
+    socket.bind(&any.into())?;
+    socket.listen(1024)?;
+    TcpListener::from_std(socket.into())
 }
 
 pub async fn serve_metrics(listener: TcpListener, metrics: Arc<Metrics>) {
@@ -57,5 +73,30 @@ pub async fn serve_probes(listener: TcpListener, ready: Arc<AtomicBool>) {
         .with_state(ready);
     if let Err(error) = axum::serve(listener, app).await {
         tracing::error!(%error, "probe server");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_port_alone_listens_on_ipv4_and_ipv6() {
+        let listener = bind(":0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let accept = tokio::spawn(async move {
+            for _ in 0..2 {
+                listener.accept().await.unwrap();
+            }
+        });
+        tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        tokio::net::TcpStream::connect(("::1", port)).await.unwrap();
+        accept.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_bad_address_is_named() {
+        let err = bind(":http").await.unwrap_err();
+        assert!(err.contains(":http"), "{err}");
     }
 }

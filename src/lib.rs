@@ -8,6 +8,8 @@ pub mod build;
 pub mod controller;
 pub mod distribution;
 pub mod http;
+pub mod logging;
 pub mod metrics;
 pub mod report;
+pub mod text;
 pub mod yaml;

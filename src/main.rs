@@ -1,3 +1,5 @@
+use std::ffi::OsString;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -7,7 +9,7 @@ use clap::{Args, Parser, Subcommand};
 use flux_operator_rs::controller::RunArgs;
 use flux_operator_rs::controller::config::parse_duration;
 use flux_operator_rs::distribution::artifact::{self, ArtifactRef, Credentials, Transport};
-use flux_operator_rs::{api, build, controller, distribution, yaml};
+use flux_operator_rs::{api, build, controller, distribution, logging, yaml};
 
 #[derive(Parser)]
 #[command(
@@ -109,7 +111,7 @@ enum BuildCommand {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(with_default_subcommand(std::env::args_os()));
     let result = match cli.command {
         Command::Run(args) => run(*args),
         Command::Crds { output_dir } => crds(output_dir),
@@ -152,26 +154,33 @@ fn main() -> ExitCode {
     }
 }
 
+/// Upstream's chart starts the container with flags only (`--log-level=info ...`): a first
+/// argument that is a flag means `run`.
+fn with_default_subcommand(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
+    let mut args: Vec<OsString> = args.into_iter().collect();
+    let starts_with_flag = args
+        .get(1)
+        .and_then(|a| a.to_str())
+        .is_some_and(|first| first.starts_with('-') && !matches!(first, "-h" | "--help" | "-V" | "--version"));
+    if starts_with_flag {
+        args.insert(1, OsString::from("run"));
+    }
+    args
+}
+
 fn run(args: RunArgs) -> Result<(), String> {
-    init_logging(&args.log_level, &args.log_encoding)?;
+    logging::init(args.log_level, args.log_encoding);
+    for flag in args.upstream_only.without_effect() {
+        tracing::info!(
+            flag,
+            "flag accepted for compatibility with the upstream operator; it has no effect here"
+        );
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;
     runtime.block_on(controller::run(args))
-}
-
-fn init_logging(level: &str, encoding: &str) -> Result<(), String> {
-    let filter = tracing_subscriber::EnvFilter::try_new(level).map_err(|e| format!("--log-level {level:?}: {e}"))?;
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    match encoding {
-        "json" => builder.json().flatten_event(true).init(),
-        "console" => builder.init(),
-        other => return Err(format!("--log-encoding {other:?}: must be json or console")),
-    }
-    Ok(())
 }
 
 /// Prints nothing unless the whole build succeeds.
@@ -185,8 +194,7 @@ fn build_instance(file: &Path, storage_path: &Path) -> Result<(), String> {
         eprintln!("warning: {warning}");
     }
     let out = yaml::to_multi_string(&built.objects).map_err(|e| e.to_string())?;
-    print!("{out}");
-    Ok(())
+    print_stdout(&out)
 }
 
 /// `build instance --artifact`: the artifact's releases on the lines the storage path's
@@ -233,8 +241,7 @@ fn build_instance_from_artifact(
         eprintln!("warning: {warning}");
     }
     let out = yaml::to_multi_string(&built.objects).map_err(|e| e.to_string())?;
-    print!("{out}");
-    Ok(())
+    print_stdout(&out)
 }
 
 fn distribution_push(dir: &Path, reference: &str, registry: &RegistryArgs) -> Result<(), String> {
@@ -244,8 +251,7 @@ fn distribution_push(dir: &Path, reference: &str, registry: &RegistryArgs) -> Re
     let pushed = runtime()?
         .block_on(artifact::push_dir(&transport, &reference, &credentials, dir))
         .map_err(|e| e.to_string())?;
-    println!("{}", pushed.digest);
-    Ok(())
+    print_stdout(&format!("{}\n", pushed.digest))
 }
 
 impl RegistryArgs {
@@ -298,6 +304,16 @@ fn default_docker_config() -> Option<PathBuf> {
     path.is_file().then_some(path)
 }
 
+/// Writes to stdout; a reader that went away (`| head -1`) ends the command quietly, as
+/// with any Unix filter.
+fn print_stdout(text: &str) -> Result<(), String> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(format!("cannot write to stdout: {e}")),
+        _ => Ok(()),
+    }
+}
+
 fn runtime() -> Result<tokio::runtime::Runtime, String> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -327,8 +343,7 @@ fn tempdir() -> Result<TempDir, String> {
 fn crds(output_dir: Option<PathBuf>) -> Result<(), String> {
     let crds = api::crds();
     let Some(dir) = output_dir else {
-        print!("{}", yaml::to_multi_string(&crds).map_err(|e| e.to_string())?);
-        return Ok(());
+        return print_stdout(&yaml::to_multi_string(&crds).map_err(|e| e.to_string())?);
     };
     for crd in &crds {
         let text = yaml::to_multi_string(std::slice::from_ref(crd)).map_err(|e| e.to_string())?;

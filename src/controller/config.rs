@@ -3,6 +3,8 @@ use std::time::Duration;
 
 use clap::Args;
 
+use crate::logging::{LogEncoding, LogLevel};
+
 /// Flags of `flux-operator-rs run`; each also reads the environment, as upstream's do.
 #[derive(Args, Debug, Clone)]
 pub struct RunArgs {
@@ -26,13 +28,13 @@ pub struct RunArgs {
     #[arg(long, env = "STORAGE_PATH", default_value = "/data")]
     pub storage_path: PathBuf,
 
-    /// Log level: error, warn, info, debug or trace.
+    /// Log level: trace, debug, info, warn or error.
     #[arg(long, env = "LOG_LEVEL", default_value = "info")]
-    pub log_level: String,
+    pub log_level: LogLevel,
 
     /// Log encoding: json or console.
     #[arg(long, env = "LOG_ENCODING", default_value = "json")]
-    pub log_encoding: String,
+    pub log_encoding: LogEncoding,
 
     /// Shortest delay before a failed reconciliation is retried.
     #[arg(long, env = "MIN_RETRY_DELAY", default_value = "750ms", value_parser = parse_duration)]
@@ -46,12 +48,37 @@ pub struct RunArgs {
     #[arg(long, env = "INTERVAL_JITTER_PERCENTAGE", default_value_t = 5, value_parser = clap::value_parser!(u8).range(0..100))]
     pub interval_jitter_percentage: u8,
 
-    /// Run only while holding the `flux-operator` Lease.
-    #[arg(long, env = "ENABLE_LEADER_ELECTION", default_value_t = true, action = clap::ArgAction::Set)]
+    /// Run only while holding the `flux-operator` Lease (`--enable-leader-election` alone
+    /// means true, as a Go flag).
+    #[arg(long, env = "ENABLE_LEADER_ELECTION", default_value_t = true, action = clap::ArgAction::Set,
+          num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub enable_leader_election: bool,
 
-    /// Field managers whose fields are taken over, besides the built-in ones.
-    #[arg(long = "override-manager", value_name = "NAME")]
+    /// How long a Lease lasts without renewal before a standby may take it.
+    #[arg(long, env = "LEADER_ELECTION_LEASE_DURATION", default_value = "35s", value_parser = parse_duration)]
+    pub leader_election_lease_duration: Duration,
+
+    /// How long the leader keeps retrying a failed renewal before it gives up the Lease.
+    #[arg(long, env = "LEADER_ELECTION_RENEW_DEADLINE", default_value = "30s", value_parser = parse_duration)]
+    pub leader_election_renew_deadline: Duration,
+
+    /// How long electors wait between attempts to take or renew the Lease.
+    #[arg(long, env = "LEADER_ELECTION_RETRY_PERIOD", default_value = "5s", value_parser = parse_duration)]
+    pub leader_election_retry_period: Duration,
+
+    /// Release the Lease on a graceful shutdown, so that the next replica takes over at once.
+    #[arg(long, env = "LEADER_ELECTION_RELEASE_ON_CANCEL", default_value_t = true, action = clap::ArgAction::Set,
+          num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub leader_election_release_on_cancel: bool,
+
+    /// Field managers whose fields are taken over, besides the built-in ones (repeatable;
+    /// the environment variable takes a comma-separated list).
+    #[arg(
+        long = "override-manager",
+        env = "OVERRIDE_MANAGERS",
+        value_name = "NAME",
+        value_delimiter = ','
+    )]
     pub override_managers: Vec<String>,
 
     /// The namespace the operator runs in and acts on.
@@ -94,6 +121,92 @@ pub struct RunArgs {
     /// Time limit of one artifact pull or digest check.
     #[arg(long, env = "ARTIFACT_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
     pub artifact_timeout: Duration,
+
+    #[command(flatten)]
+    pub upstream_only: UpstreamOnlyArgs,
+}
+
+/// Flags of the upstream operator for features this operator does not have yet (the
+/// ResourceSet API, workload identity token caching) or at all (the web UI). They are
+/// accepted so that upstream's chart and scripts start this operator unchanged; a value
+/// other than the default is logged once at start as having no effect.
+#[derive(Args, Debug, Clone)]
+pub struct UpstreamOnlyArgs {
+    /// Interval at which failing dependencies are re-evaluated (ResourceSet API).
+    #[arg(long, env = "REQUEUE_DEPENDENCY", default_value = "5s", value_parser = parse_duration)]
+    pub requeue_dependency: Duration,
+
+    /// Service account for workload identity when a resource names none (ResourceSet API).
+    #[arg(long, env = "DEFAULT_WORKLOAD_IDENTITY_SERVICE_ACCOUNT")]
+    pub default_workload_identity_service_account: Option<String>,
+
+    /// Longest time a workload identity token is cached.
+    #[arg(long, env = "TOKEN_CACHE_MAX_DURATION", default_value = "1h", value_parser = parse_duration)]
+    pub token_cache_max_duration: Duration,
+
+    /// Most workload identity tokens cached.
+    #[arg(long, env = "TOKEN_CACHE_MAX_SIZE", default_value_t = 100)]
+    pub token_cache_max_size: i64,
+
+    /// ConfigMaps and Secrets with these labels trigger reconciles (ResourceSet API).
+    #[arg(
+        long,
+        env = "WATCH_CONFIGS_LABEL_SELECTOR",
+        default_value = "reconcile.fluxcd.io/watch=Enabled"
+    )]
+    pub watch_configs_label_selector: String,
+
+    /// Web UI configuration file (this operator has no web UI).
+    #[arg(long, env = "WEB_CONFIG")]
+    pub web_config: Option<String>,
+
+    /// Secret with the web UI configuration (this operator has no web UI).
+    #[arg(long, env = "WEB_CONFIG_SECRET_NAME")]
+    pub web_config_secret_name: Option<String>,
+
+    /// Run only the web UI: this operator has none, so such a process runs no controllers
+    /// and only serves its probes and metrics.
+    #[arg(long, env = "WEB_SERVER_ONLY", default_value_t = false, action = clap::ArgAction::Set,
+          num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub web_server_only: bool,
+
+    /// Port of the web UI (this operator has no web UI; 0 disables it upstream).
+    #[arg(long, env = "WEB_SERVER_PORT", default_value_t = 9080)]
+    pub web_server_port: u16,
+}
+
+impl UpstreamOnlyArgs {
+    /// The flags set to something other than their default, which have no effect here.
+    pub fn without_effect(&self) -> Vec<&'static str> {
+        let mut set = Vec::new();
+        let mut note = |changed: bool, flag| {
+            if changed {
+                set.push(flag);
+            }
+        };
+        note(
+            self.requeue_dependency != Duration::from_secs(5),
+            "--requeue-dependency",
+        );
+        note(
+            self.default_workload_identity_service_account.is_some(),
+            "--default-workload-identity-service-account",
+        );
+        note(
+            self.token_cache_max_duration != Duration::from_secs(3600),
+            "--token-cache-max-duration",
+        );
+        note(self.token_cache_max_size != 100, "--token-cache-max-size");
+        note(
+            self.watch_configs_label_selector != "reconcile.fluxcd.io/watch=Enabled",
+            "--watch-configs-label-selector",
+        );
+        note(self.web_config.is_some(), "--web-config");
+        note(self.web_config_secret_name.is_some(), "--web-config-secret-name");
+        note(self.web_server_only, "--web-server-only");
+        note(self.web_server_port != 9080, "--web-server-port");
+        set
+    }
 }
 
 /// Parses Go-style durations (`750ms`, `5m`, `1h30m`), as upstream's flags and annotations take.
