@@ -10,6 +10,8 @@ pub mod distribution;
 pub mod http;
 pub mod logging;
 pub mod metrics;
+pub mod notifier;
 pub mod report;
 pub mod text;
+pub mod tls;
 pub mod yaml;

@@ -2,7 +2,6 @@
 //! time limits.
 
 use std::path::Path;
-use std::sync::Once;
 use std::time::Duration;
 
 use oci_client::Client;
@@ -93,7 +92,7 @@ impl Transport {
 
     /// A registry client for `reference`'s registry.
     pub(crate) fn client(&self, reference: &ArtifactRef) -> Result<Client, Error> {
-        install_crypto_provider();
+        crate::tls::install_crypto_provider();
         let protocol = if self.is_plain_http(reference) {
             ClientProtocol::Http
         } else {
@@ -123,15 +122,6 @@ impl Transport {
             message: format!("cannot set up the registry client: {}", super::error::chain(&e)),
         })
     }
-}
-
-/// reqwest is built without a default crypto provider: use ring, as kube does.
-fn install_crypto_provider() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        // Already installed by someone else is fine too.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    });
 }
 
 #[cfg(test)]
