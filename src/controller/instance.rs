@@ -25,6 +25,7 @@ use crate::api::{FluxInstance, FluxInstanceStatus, ResourceInventory, ResourceRe
 use crate::apply::{self, Applier, ApplyOptions, FIELD_MANAGER, ObjectRef, WaitOutcome};
 use crate::build;
 use crate::distribution::{self, Distribution};
+use crate::notifier::FluxEvent;
 
 /// The controller label of the instance's reconcile metrics.
 pub const INSTANCE_CONTROLLER: &str = "fluxinstance";
@@ -72,7 +73,11 @@ async fn reconcile_instance(obj: &FluxInstance, ctx: &Context) -> Result<Action,
     let generation = obj.metadata.generation;
     let old_status = obj.status.clone().unwrap_or_default();
     let mut status = old_status.clone();
-    let mut reporter = Reporter { obj, ctx };
+    let mut reporter = Reporter {
+        obj,
+        ctx,
+        revision: old_status.last_attempted_revision.clone(),
+    };
 
     if super::is_disabled(obj.annotations()) {
         reporter
@@ -152,6 +157,7 @@ async fn reconcile_instance(obj: &FluxInstance, ctx: &Context) -> Result<Action,
         tracing::warn!(namespace, %warning, "build warning");
     }
     let revision = built.revision.clone();
+    reporter.revision = Some(revision.clone());
 
     // A new revision, spec or request is worth a progress report; a periodic drift check
     // that finds nothing to do writes nothing at all.
@@ -385,11 +391,22 @@ pub(crate) fn format_duration(d: Duration) -> String {
 struct Reporter<'a> {
     obj: &'a FluxInstance,
     ctx: &'a Context,
+    /// The revision events are about: the one being reconciled, once built.
+    revision: Option<String>,
 }
 
 impl Reporter<'_> {
     async fn event(&mut self, type_: EventType, reason: &str, note: &str) {
-        publish(&self.ctx.recorder, &self.obj.object_ref(&()), type_, reason, note).await;
+        let object = self.obj.object_ref(&());
+        publish(&self.ctx.recorder, &object, type_, reason, note).await;
+        self.ctx.notifier.send(&FluxEvent {
+            object,
+            warning: type_ == EventType::Warning,
+            reason: reason.to_owned(),
+            message: note.to_owned(),
+            revision: self.revision.clone(),
+            token: self.obj.metadata.generation.map(|g| g.to_string()),
+        });
     }
 
     async fn write_status(&self, status: &FluxInstanceStatus) -> Result<(), Error> {

@@ -22,6 +22,7 @@ use super::leader::LeaderElection;
 use crate::api::FluxInstance;
 use crate::apply::{OWNER_NAME_LABEL, OWNER_NAMESPACE_LABEL};
 use crate::metrics::Metrics;
+use crate::notifier::{Notifier, Reporting};
 
 /// The name events are reported under.
 pub const CONTROLLER_NAME: &str = "flux-operator";
@@ -85,6 +86,7 @@ pub async fn run_with(
         });
     }
 
+    let notifier = notifier(&args, &metrics, &identity)?;
     let recorder = Recorder::new(
         client.clone(),
         Reporter {
@@ -92,7 +94,7 @@ pub async fn run_with(
             instance: Some(identity),
         },
     );
-    let ctx = Arc::new(Context::new(client.clone(), recorder, args.clone(), metrics));
+    let ctx = Arc::new(Context::new(client.clone(), recorder, args.clone(), metrics, notifier));
     tasks.spawn(crate::report::run_reporter(ctx.clone()));
 
     let instances: Api<FluxInstance> = Api::namespaced(client.clone(), &namespace);
@@ -132,6 +134,25 @@ pub async fn run_with(
         })
         .await;
     Ok(())
+}
+
+/// Events go to `NOTIFICATION_CONTROLLER_ADDRESS`, by default the notification-controller
+/// Service of the runtime namespace (the name resolves through the pod's DNS search path,
+/// whatever the cluster domain), unless `NOTIFICATIONS_DISABLED`.
+fn notifier(args: &RunArgs, metrics: &Metrics, identity: &str) -> Result<Notifier, String> {
+    let outcomes = metrics.notification_outcomes();
+    if args.notifications_disabled {
+        return Ok(Notifier::disabled(outcomes));
+    }
+    let address = args
+        .notification_controller_address
+        .clone()
+        .unwrap_or_else(|| format!("http://notification-controller.{}.svc/", args.runtime_namespace));
+    let reporting = Reporting {
+        controller: CONTROLLER_NAME.into(),
+        instance: identity.to_owned(),
+    };
+    Notifier::start(address, reporting, outcomes)
 }
 
 /// Background tasks that live exactly as long as the operator: aborted when `run_with`

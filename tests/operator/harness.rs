@@ -73,6 +73,12 @@ pub fn start_operator(client: &Client, namespace: &str, extra: &[&str]) -> Opera
     }
 }
 
+/// A loopback port free at the time of asking.
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("addr").port()
+}
+
 /// Marks every Deployment of the namespace ready, as a kubelet and the deployment
 /// controller would, until dropped.
 pub struct Kubelet {

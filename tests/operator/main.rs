@@ -7,5 +7,6 @@ pub mod common;
 pub mod harness;
 
 mod artifact;
+mod notify;
 mod reconciler;
 mod report;
