@@ -13,6 +13,7 @@ use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
 use kube::{Resource, ResourceExt};
 use semver::Version;
 use serde_json::json;
+use tracing::Instrument;
 
 use super::context::Context;
 use super::error::Error;
@@ -42,12 +43,23 @@ pub async fn reconcile(instance: Arc<FluxInstance>, ctx: Arc<Context>) -> Result
     }
     let api: Api<FluxInstance> = Api::namespaced(ctx.client.clone(), &namespace);
     let started = Instant::now();
+    // The keys controller-runtime puts on every reconcile log line, which users query.
+    let span = tracing::info_span!(
+        "reconcile",
+        controller = INSTANCE_CONTROLLER,
+        controllerGroup = "fluxcd.controlplane.io",
+        controllerKind = "FluxInstance",
+        name = instance.name_any(),
+        namespace = namespace.as_str(),
+        reconcileID = %uuid::Uuid::new_v4(),
+    );
     let result = finalizer(&api, FINALIZER, instance, |event| async {
         match event {
             FinalizerEvent::Apply(obj) => reconcile_instance(&obj, &ctx).await,
             FinalizerEvent::Cleanup(obj) => uninstall::cleanup(&obj, &ctx).await,
         }
     })
+    .instrument(span)
     .await
     .map_err(|e| Error::Finalizer(Box::new(e)));
     ctx.metrics
@@ -58,7 +70,15 @@ pub async fn reconcile(instance: Arc<FluxInstance>, ctx: Arc<Context>) -> Result
 
 pub fn error_policy(instance: Arc<FluxInstance>, error: &Error, ctx: Arc<Context>) -> Action {
     let delay = ctx.next_retry_delay(&key(&instance));
-    tracing::warn!(namespace = instance.namespace(), name = instance.name_any(), retry_in_ms = delay.as_millis() as u64, %error, "reconciliation failed");
+    tracing::warn!(
+        controller = INSTANCE_CONTROLLER,
+        namespace = instance.namespace(),
+        name = instance.name_any(),
+        server = ctx.config.api_server.as_deref(),
+        retry_in_ms = delay.as_millis() as u64,
+        %error,
+        "reconciliation failed"
+    );
     Action::requeue(delay)
 }
 
@@ -309,6 +329,7 @@ async fn reconcile_instance(obj: &FluxInstance, ctx: &Context) -> Result<Action,
         for deleted in &pruned.deleted {
             note.push_str(&format!("\n{deleted} deleted"));
         }
+        tracing::info!(revision, "Reconciliation finished in {duration}");
         reporter.event(EventType::Normal, RECONCILIATION_SUCCEEDED, &note).await;
     }
     ctx.reset_failures(&key(obj));

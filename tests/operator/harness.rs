@@ -50,6 +50,16 @@ impl Drop for Operator {
 
 /// Starts the operator for `namespace`, with the shared Flux distribution as its data.
 pub fn start_operator(client: &Client, namespace: &str, extra: &[&str]) -> Operator {
+    start_operator_until(client, namespace, extra, std::future::pending())
+}
+
+/// Like [`start_operator`]; `shutdown` resolving stops it gracefully, as SIGTERM does.
+pub fn start_operator_until(
+    client: &Client,
+    namespace: &str,
+    extra: &[&str],
+    shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
+) -> Operator {
     let defaults = [
         format!("--runtime-namespace={namespace}"),
         format!("--storage-path={}", distribution()),
@@ -69,7 +79,7 @@ pub fn start_operator(client: &Client, namespace: &str, extra: &[&str]) -> Opera
         .run;
     let client = client.clone();
     Operator {
-        handle: tokio::spawn(async move { run_with(client, args, std::future::pending()).await }),
+        handle: tokio::spawn(async move { run_with(client, args, shutdown).await }),
     }
 }
 

@@ -8,5 +8,6 @@ pub mod harness;
 
 mod artifact;
 mod notify;
+mod process;
 mod reconciler;
 mod report;
