@@ -200,7 +200,9 @@ fn panel_query(title: &str, values: &BTreeMap<String, String>, spelling: Spellin
     spelling.apply(&substitute(expr, values))
 }
 
-/// What the overview and the resource panels show for the objects of this test.
+/// What the overview and the resource panels show for the objects of this test. The
+/// counting stats fall back to `vector(0)`, so only their values can tell a misspelt
+/// selector from a true zero.
 fn check_panel_values(prometheus: &Prometheus, values: &BTreeMap<String, String>, spelling: Spelling) {
     let query = |title: &str| {
         let q = panel_query(title, values, spelling);
