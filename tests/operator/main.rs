@@ -5,6 +5,8 @@
 #[path = "../testbed/common.rs"]
 pub mod common;
 pub mod harness;
+#[path = "../prometheus/mod.rs"]
+pub mod prometheus;
 
 mod artifact;
 mod notify;
