@@ -759,19 +759,22 @@ async fn an_upgrade_migrates_storage_versions_and_events_tell_the_story() {
     }
 }
 
+/// Who holds the operator's Lease, if anyone.
+async fn lease_holder(leases: Api<k8s_openapi::api::coordination::v1::Lease>) -> Option<String> {
+    leases
+        .get_opt("flux-operator")
+        .await
+        .unwrap()
+        .and_then(|l| l.spec.and_then(|s| s.holder_identity))
+}
+
 #[tokio::test]
 async fn leader_election_lets_one_replica_work_and_a_standby_take_over() {
     use k8s_openapi::api::coordination::v1::Lease;
     let _serial = serial().await;
     let (client, ns) = setup("op-leader").await;
     let leases: Api<Lease> = Api::namespaced(client.clone(), &ns);
-    let holder = |leases: Api<Lease>| async move {
-        leases
-            .get_opt("flux-operator")
-            .await
-            .unwrap()
-            .and_then(|l| l.spec.and_then(|s| s.holder_identity))
-    };
+    let holder = lease_holder;
     let first = start_operator(&client, &ns, &["--enable-leader-election=true"]);
     wait_until(30, "the first replica holds the Lease", || {
         let leases = leases.clone();
@@ -821,13 +824,7 @@ async fn a_gracefully_stopped_leader_releases_the_lease() {
     let _serial = serial().await;
     let (client, ns) = setup("op-release").await;
     let leases: Api<Lease> = Api::namespaced(client.clone(), &ns);
-    let holder = |leases: Api<Lease>| async move {
-        leases
-            .get_opt("flux-operator")
-            .await
-            .unwrap()
-            .and_then(|l| l.spec.and_then(|s| s.holder_identity))
-    };
+    let holder = lease_holder;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let _first = start_operator_until(&client, &ns, &["--enable-leader-election"], async move {
         let _ = stopped.await;
