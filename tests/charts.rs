@@ -695,9 +695,23 @@ fn instance_chart_custom_values() {
         serde_json::from_value(instance["spec"].clone()).expect("the operator's FluxInstanceSpec");
     assert_eq!(spec.sync.expect("sync").name.as_deref(), Some("fleet"));
 
-    // Sync is left out until it has a kind; sharding until it has shards.
-    let (_, objects) = render(INSTANCE, "flux-system", None, &["instance.sync.url=https://x"]);
-    assert!(objects[0]["spec"].get("sync").is_none());
+    // Sync is rendered once it has a url, as a GitRepository unless told otherwise (as
+    // upstream's chart does); a ref or path without a url fails instead of vanishing.
+    let set = [
+        "instance.sync.url=https://x",
+        "instance.sync.ref=refs/heads/main",
+        "instance.sync.path=a",
+    ];
+    let (_, objects) = render(INSTANCE, "flux-system", None, &set);
+    assert_eq!(
+        objects[0]["spec"]["sync"],
+        json!({"kind": "GitRepository", "url": "https://x", "ref": "refs/heads/main", "path": "a", "interval": "1m"})
+    );
+    let (_, objects) = render(INSTANCE, "flux-system", None, &[set[0], "instance.sync.kind="]);
+    assert_eq!(objects[0]["spec"]["sync"]["kind"], "GitRepository");
+    let (ok, _, stderr) = helm(&["template", "release", INSTANCE, "--set", "instance.sync.path=a"]);
+    assert!(!ok && stderr.contains("instance.sync.url is required"), "{stderr}");
+    // Sharding is left out until it has shards.
     let (_, objects) = render(INSTANCE, "flux-system", None, &["instance.sharding.storage=persistent"]);
     assert!(objects[0]["spec"].get("sharding").is_none());
 }
