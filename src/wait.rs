@@ -28,12 +28,11 @@ pub enum WaitError {
         name: String,
         message: String,
     },
-    #[error("FluxInstance {namespace}/{name} cannot be read: {source}")]
+    #[error("FluxInstance {namespace}/{name} cannot be read: {message}")]
     Denied {
         namespace: String,
         name: String,
-        #[source]
-        source: kube::Error,
+        message: String,
     },
 }
 
@@ -90,14 +89,16 @@ pub async fn instance(client: Client, namespace: &str, name: &str, timeout: Dura
                 }
                 Readiness::Pending(message) => message,
             },
-            Err(e) if is_denied(&e) => {
+            // Missing rights do not come back by waiting.
+            Err(kube::Error::Api(status)) if status.code == 401 || status.code == 403 => {
                 return Err(WaitError::Denied {
                     namespace: namespace.into(),
                     name: name.into(),
-                    source: e,
+                    message: status.message,
                 });
             }
             // The API server may be restarting or overloaded: the deadline decides.
+            Err(kube::Error::Api(status)) => format!("cannot read it: {}", status.message),
             Err(e) => format!("cannot read it: {e}"),
         };
         if tokio::time::Instant::now() + POLL_INTERVAL > deadline {
@@ -110,11 +111,6 @@ pub async fn instance(client: Client, namespace: &str, name: &str, timeout: Dura
         }
         tokio::time::sleep(POLL_INTERVAL).await;
     }
-}
-
-/// Missing rights do not come back by waiting.
-fn is_denied(error: &kube::Error) -> bool {
-    matches!(error, kube::Error::Api(status) if status.code == 401 || status.code == 403)
 }
 
 /// `5m`, `90s`, `1h`: the way the timeout was most likely written.
