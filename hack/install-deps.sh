@@ -74,4 +74,6 @@ step "upstream operator v0.58.1 (operator and CLI) and v0.59.0, the parity oracl
 hack/upstream-operator.sh v0.58.1 operator >/dev/null
 hack/upstream-operator.sh v0.58.1 cli >/dev/null
 hack/upstream-operator.sh v0.59.0 operator >/dev/null
+step "notification-controller v1.9.3 (the notification tests)"
+hack/notification-controller.sh >/dev/null
 step "done"

@@ -41,6 +41,7 @@ pub struct Metrics {
     resource_info: GaugeVec,
     reconcile_total: IntCounterVec,
     reconcile_time: HistogramVec,
+    notifications: IntCounterVec,
 }
 
 /// controller-runtime's buckets, so that existing dashboards' quantiles read the same.
@@ -102,6 +103,17 @@ impl Metrics {
             .buckets(RECONCILE_BUCKETS.to_vec()),
             &["controller"],
         )?;
+        let notifications = IntCounterVec::new(
+            Opts::new(
+                "flux_operator_notifications_total",
+                "Events forwarded to Flux's notification-controller, by result: sent, duplicate, failed, dropped.",
+            ),
+            &["result"],
+        )?;
+        for result in ["sent", "duplicate", "failed", "dropped"] {
+            notifications.with_label_values(&[result]);
+        }
+        registry.register(Box::new(notifications.clone()))?;
         registry.register(Box::new(instance_info.clone()))?;
         registry.register(Box::new(resource_info.clone()))?;
         registry.register(Box::new(operator_info.clone()))?;
@@ -118,6 +130,7 @@ impl Metrics {
             resource_info,
             reconcile_total,
             reconcile_time,
+            notifications,
         })
     }
 
@@ -171,6 +184,11 @@ impl Metrics {
         self.reconcile_time
             .with_label_values(&[controller])
             .observe(elapsed.as_secs_f64());
+    }
+
+    /// Where the notifier counts what became of each event.
+    pub fn notification_outcomes(&self) -> IntCounterVec {
+        self.notifications.clone()
     }
 
     /// The text exposition format.

@@ -9,111 +9,19 @@
 
 #[path = "testbed/common.rs"]
 pub mod common;
+#[path = "helm/mod.rs"]
+pub mod helm;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::OnceLock;
+use std::path::Path;
 
 use serde_json::{Value, json};
 
+use common::project_root as root;
+use common::{kubectl_json, kubectl_ok};
+use helm::{find, helm, helm_ok, kinds, permissive_crd, pod_from_template, render, values_file};
+
 const OPERATOR: &str = "charts/flux-operator-rs";
 const INSTANCE: &str = "charts/flux-instance";
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The helm binary, installed once per test run by `hack/install-helm.sh`.
-fn helm_binary() -> &'static Path {
-    static HELM: OnceLock<PathBuf> = OnceLock::new();
-    HELM.get_or_init(|| {
-        let out = Command::new(root().join("hack/install-helm.sh"))
-            .stderr(Stdio::inherit())
-            .output()
-            .expect("run hack/install-helm.sh");
-        assert!(out.status.success(), "hack/install-helm.sh could not install helm");
-        let path = PathBuf::from(String::from_utf8(out.stdout).expect("utf-8 path").trim());
-        assert!(path.is_file(), "hack/install-helm.sh printed {}", path.display());
-        path
-    })
-}
-
-/// Runs helm with its configuration and caches inside target/, so that the user's helm
-/// setup (repositories, plugins, registries) plays no part; returns (success, stdout, stderr).
-fn helm(args: &[&str]) -> (bool, String, String) {
-    let home = root().join("target/charts-helm-home");
-    let out = Command::new(helm_binary())
-        .args(args)
-        .current_dir(root())
-        .env("HELM_CACHE_HOME", home.join("cache"))
-        .env("HELM_CONFIG_HOME", home.join("config"))
-        .env("HELM_DATA_HOME", home.join("data"))
-        .env_remove("KUBECONFIG")
-        .output()
-        .expect("run helm");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn helm_ok(args: &[&str]) -> String {
-    let (ok, stdout, stderr) = helm(args);
-    assert!(ok, "helm {} failed:\n{stdout}\n{stderr}", args.join(" "));
-    stdout
-}
-
-/// A values file in a temporary folder that lives as long as the returned guard.
-fn values_file(yaml: &str) -> (tempfile::TempDir, String) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("values.yaml");
-    std::fs::write(&path, yaml).expect("write values");
-    let path = path.to_string_lossy().into_owned();
-    (dir, path)
-}
-
-fn parse_objects(yaml: &str) -> Vec<Value> {
-    let docs: Vec<Value> = flux_operator_rs::yaml::from_multi_str(yaml).expect("helm output is YAML");
-    docs.into_iter().filter(|d| !d.is_null()).collect()
-}
-
-/// `helm template` of a chart into `namespace`, with optional values and `--set` flags.
-fn render(chart: &str, namespace: &str, values: Option<&str>, set: &[&str]) -> (String, Vec<Value>) {
-    let guard = values.map(values_file);
-    let mut args = vec!["template", "release", chart, "--namespace", namespace];
-    if let Some((_, path)) = &guard {
-        args.extend(["--values", path.as_str()]);
-    }
-    for s in set {
-        args.extend(["--set", s]);
-    }
-    let yaml = helm_ok(&args);
-    let objects = parse_objects(&yaml);
-    (yaml, objects)
-}
-
-fn kinds(objects: &[Value]) -> Vec<String> {
-    let mut kinds: Vec<String> = objects
-        .iter()
-        .map(|o| {
-            format!(
-                "{}/{}",
-                o["kind"].as_str().unwrap(),
-                o["metadata"]["name"].as_str().unwrap()
-            )
-        })
-        .collect();
-    kinds.sort();
-    kinds
-}
-
-fn find<'a>(objects: &'a [Value], kind: &str, name: &str) -> &'a Value {
-    objects
-        .iter()
-        .find(|o| o["kind"] == kind && o["metadata"]["name"] == name)
-        .unwrap_or_else(|| panic!("no {kind} {name} in {:?}", kinds(objects)))
-}
 
 fn container<'a>(objects: &'a [Value], deployment: &str) -> &'a Value {
     &find(objects, "Deployment", deployment)["spec"]["template"]["spec"]["containers"][0]
@@ -715,51 +623,6 @@ fn instance_chart_custom_values() {
     assert!(objects[0]["spec"].get("sharding").is_none());
 }
 
-/// kubectl against this binary's test bed, failing the test on error.
-fn kubectl_ok(args: &[&str], stdin: Option<&str>) -> String {
-    let (ok, stdout, stderr) = common::kubectl(args, stdin);
-    assert!(ok, "kubectl {} failed:\n{stdout}\n{stderr}", args.join(" "));
-    stdout
-}
-
-fn kubectl_json(args: &[&str]) -> Value {
-    let mut all = args.to_vec();
-    all.extend(["-o", "json"]);
-    serde_json::from_str(&kubectl_ok(&all, None)).expect("kubectl JSON")
-}
-
-/// A ServiceMonitor CRD that accepts any spec: enough for the server to know the kind.
-const SERVICE_MONITOR_CRD: &str = r#"
-apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata:
-  name: servicemonitors.monitoring.coreos.com
-spec:
-  group: monitoring.coreos.com
-  names: {kind: ServiceMonitor, listKind: ServiceMonitorList, plural: servicemonitors, singular: servicemonitor}
-  scope: Namespaced
-  versions:
-    - name: v1
-      served: true
-      storage: true
-      schema:
-        openAPIV3Schema:
-          type: object
-          x-kubernetes-preserve-unknown-fields: true
-"#;
-
-/// A Pod made from the chart's pod template, as the ReplicaSet controller would make it.
-fn pod_from_template(deployment: &Value, namespace: &str) -> String {
-    let template = &deployment["spec"]["template"];
-    let pod = json!({
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": "operator-pod", "namespace": namespace, "labels": template["metadata"]["labels"]},
-        "spec": template["spec"],
-    });
-    pod.to_string()
-}
-
 #[tokio::test]
 async fn charts_install_into_the_test_bed() {
     let kubeconfig = common::kubeconfig().to_string_lossy().into_owned();
@@ -768,7 +631,14 @@ async fn charts_install_into_the_test_bed() {
     let ns = namespace.as_str();
 
     // 1. What the charts render is valid for a real API server (server-side dry run).
-    kubectl_ok(&["apply", "--server-side", "-f", "-"], Some(SERVICE_MONITOR_CRD));
+    kubectl_ok(
+        &["apply", "--server-side", "-f", "-"],
+        Some(&permissive_crd(
+            "monitoring.coreos.com",
+            "ServiceMonitor",
+            "servicemonitors",
+        )),
+    );
     kubectl_ok(
         &[
             "wait",

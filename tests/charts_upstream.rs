@@ -73,6 +73,17 @@ fn strings(value: &Value) -> Vec<&str> {
         .unwrap_or_default()
 }
 
+/// The operator chart as `flux-operator` in flux-system with upstream's default values.
+fn upstream_operator(set: &[&str]) -> (String, Vec<Value>) {
+    template(
+        OPERATOR,
+        "flux-operator",
+        "flux-system",
+        &[UPSTREAM_OPERATOR_VALUES],
+        set,
+    )
+}
+
 fn manager(objects: &[Value]) -> &Value {
     &find(objects, "Deployment", "flux-operator")["spec"]["template"]["spec"]["containers"][0]
 }
@@ -80,13 +91,7 @@ fn manager(objects: &[Value]) -> &Value {
 #[test]
 fn upstream_operator_defaults_render_a_working_operator() {
     helm_ok(&["lint", "--strict", OPERATOR, "--values", UPSTREAM_OPERATOR_VALUES]);
-    let (_, objects) = template(
-        OPERATOR,
-        "flux-operator",
-        "flux-system",
-        &[UPSTREAM_OPERATOR_VALUES],
-        &[],
-    );
+    let (_, objects) = upstream_operator(&[]);
     assert_eq!(
         kinds(&objects),
         [
@@ -157,13 +162,7 @@ fn upstream_operator_values_with_every_feature_on() {
         "marketplace.type=aws",
         "serviceMonitor.create=true",
     ];
-    let (_, objects) = template(
-        OPERATOR,
-        "flux-operator",
-        "flux-system",
-        &[UPSTREAM_OPERATOR_VALUES],
-        &set,
-    );
+    let (_, objects) = upstream_operator(&set);
     let args = strings(&manager(&objects)["args"]);
     for flag in [
         "--default-service-account=flux-operator",
@@ -207,13 +206,7 @@ fn the_binary_accepts_what_upstream_values_render() {
         "multitenancy.enabled=true",
         "multitenancy.enabledForWorkloadIdentity=true",
     ];
-    let (_, objects) = template(
-        OPERATOR,
-        "flux-operator",
-        "flux-system",
-        &[UPSTREAM_OPERATOR_VALUES],
-        &set,
-    );
+    let (_, objects) = upstream_operator(&set);
     let args = strings(&manager(&objects)["args"]);
     let output = Command::new(env!("CARGO_BIN_EXE_flux-operator-rs"))
         .args(&args)

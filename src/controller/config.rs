@@ -85,10 +85,6 @@ pub struct RunArgs {
     #[arg(long, env = "RUNTIME_NAMESPACE", default_value = "flux-system")]
     pub runtime_namespace: String,
 
-    /// Service account the tenants of a multitenant instance default to.
-    #[arg(long, env = "DEFAULT_SERVICE_ACCOUNT")]
-    pub default_service_account: Option<String>,
-
     /// Do not send events to Flux's notification-controller.
     #[arg(long, env = "NOTIFICATIONS_DISABLED", default_value_t = false, action = clap::ArgAction::Set)]
     pub notifications_disabled: bool,
@@ -124,6 +120,11 @@ pub struct RunArgs {
 
     #[command(flatten)]
     pub upstream_only: UpstreamOnlyArgs,
+
+    /// The API server's address, set by `run` from the kubeconfig (not a flag): failure
+    /// logs name it, so that a user sees which server could not be reached.
+    #[arg(skip)]
+    pub api_server: Option<String>,
 }
 
 /// Flags of the upstream operator for features this operator does not have yet (the
@@ -135,6 +136,11 @@ pub struct UpstreamOnlyArgs {
     /// Interval at which failing dependencies are re-evaluated (ResourceSet API).
     #[arg(long, env = "REQUEUE_DEPENDENCY", default_value = "5s", value_parser = parse_duration)]
     pub requeue_dependency: Duration,
+
+    /// Service account that ResourceSets impersonate when they name none (ResourceSet API;
+    /// a FluxInstance's tenants default through `spec.cluster.tenantDefaultServiceAccount`).
+    #[arg(long, env = "DEFAULT_SERVICE_ACCOUNT")]
+    pub default_service_account: Option<String>,
 
     /// Service account for workload identity when a resource names none (ResourceSet API).
     #[arg(long, env = "DEFAULT_WORKLOAD_IDENTITY_SERVICE_ACCOUNT")]
@@ -188,6 +194,7 @@ impl UpstreamOnlyArgs {
             self.requeue_dependency != Duration::from_secs(5),
             "--requeue-dependency",
         );
+        note(self.default_service_account.is_some(), "--default-service-account");
         note(
             self.default_workload_identity_service_account.is_some(),
             "--default-workload-identity-service-account",

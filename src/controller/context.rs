@@ -11,6 +11,7 @@ use tokio::sync::Notify;
 use super::config::RunArgs;
 use crate::apply::Discovery;
 use crate::metrics::Metrics;
+use crate::notifier::Notifier;
 
 /// What every reconciliation shares: the client, the event recorder, the configuration.
 pub struct Context {
@@ -19,6 +20,8 @@ pub struct Context {
     pub config: RunArgs,
     pub discovery: Discovery,
     pub metrics: Arc<Metrics>,
+    /// Forwards events to Flux's notification-controller.
+    pub notifier: Notifier,
     /// Wakes the FluxReport refresher after each FluxInstance reconcile.
     pub report_notify: Notify,
     /// Consecutive failures per object, for the exponential retry delay.
@@ -26,13 +29,14 @@ pub struct Context {
 }
 
 impl Context {
-    pub fn new(client: Client, recorder: Recorder, config: RunArgs, metrics: Arc<Metrics>) -> Self {
+    pub fn new(client: Client, recorder: Recorder, config: RunArgs, metrics: Arc<Metrics>, notifier: Notifier) -> Self {
         Self {
             client,
             recorder,
             config,
             discovery: Discovery::default(),
             metrics,
+            notifier,
             report_notify: Notify::new(),
             failures: Mutex::default(),
         }

@@ -13,6 +13,7 @@ use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
 use kube::{Resource, ResourceExt};
 use semver::Version;
 use serde_json::json;
+use tracing::Instrument;
 
 use super::context::Context;
 use super::error::Error;
@@ -25,6 +26,7 @@ use crate::api::{FluxInstance, FluxInstanceStatus, ResourceInventory, ResourceRe
 use crate::apply::{self, Applier, ApplyOptions, FIELD_MANAGER, ObjectRef, WaitOutcome};
 use crate::build;
 use crate::distribution::{self, Distribution};
+use crate::notifier::FluxEvent;
 
 /// The controller label of the instance's reconcile metrics.
 pub const INSTANCE_CONTROLLER: &str = "fluxinstance";
@@ -41,12 +43,23 @@ pub async fn reconcile(instance: Arc<FluxInstance>, ctx: Arc<Context>) -> Result
     }
     let api: Api<FluxInstance> = Api::namespaced(ctx.client.clone(), &namespace);
     let started = Instant::now();
+    // The keys controller-runtime puts on every reconcile log line, which users query.
+    let span = tracing::info_span!(
+        "reconcile",
+        controller = INSTANCE_CONTROLLER,
+        controllerGroup = "fluxcd.controlplane.io",
+        controllerKind = "FluxInstance",
+        name = instance.name_any(),
+        namespace = namespace.as_str(),
+        reconcileID = %uuid::Uuid::new_v4(),
+    );
     let result = finalizer(&api, FINALIZER, instance, |event| async {
         match event {
             FinalizerEvent::Apply(obj) => reconcile_instance(&obj, &ctx).await,
             FinalizerEvent::Cleanup(obj) => uninstall::cleanup(&obj, &ctx).await,
         }
     })
+    .instrument(span)
     .await
     .map_err(|e| Error::Finalizer(Box::new(e)));
     ctx.metrics
@@ -57,7 +70,15 @@ pub async fn reconcile(instance: Arc<FluxInstance>, ctx: Arc<Context>) -> Result
 
 pub fn error_policy(instance: Arc<FluxInstance>, error: &Error, ctx: Arc<Context>) -> Action {
     let delay = ctx.next_retry_delay(&key(&instance));
-    tracing::warn!(namespace = instance.namespace(), name = instance.name_any(), retry_in_ms = delay.as_millis() as u64, %error, "reconciliation failed");
+    tracing::warn!(
+        controller = INSTANCE_CONTROLLER,
+        namespace = instance.namespace(),
+        name = instance.name_any(),
+        server = ctx.config.api_server.as_deref(),
+        retry_in_ms = delay.as_millis() as u64,
+        %error,
+        "reconciliation failed"
+    );
     Action::requeue(delay)
 }
 
@@ -72,7 +93,11 @@ async fn reconcile_instance(obj: &FluxInstance, ctx: &Context) -> Result<Action,
     let generation = obj.metadata.generation;
     let old_status = obj.status.clone().unwrap_or_default();
     let mut status = old_status.clone();
-    let mut reporter = Reporter { obj, ctx };
+    let mut reporter = Reporter {
+        obj,
+        ctx,
+        revision: old_status.last_attempted_revision.clone(),
+    };
 
     if super::is_disabled(obj.annotations()) {
         reporter
@@ -152,6 +177,7 @@ async fn reconcile_instance(obj: &FluxInstance, ctx: &Context) -> Result<Action,
         tracing::warn!(namespace, %warning, "build warning");
     }
     let revision = built.revision.clone();
+    reporter.revision = Some(revision.clone());
 
     // A new revision, spec or request is worth a progress report; a periodic drift check
     // that finds nothing to do writes nothing at all.
@@ -303,6 +329,7 @@ async fn reconcile_instance(obj: &FluxInstance, ctx: &Context) -> Result<Action,
         for deleted in &pruned.deleted {
             note.push_str(&format!("\n{deleted} deleted"));
         }
+        tracing::info!(revision, "Reconciliation finished in {duration}");
         reporter.event(EventType::Normal, RECONCILIATION_SUCCEEDED, &note).await;
     }
     ctx.reset_failures(&key(obj));
@@ -385,11 +412,22 @@ pub(crate) fn format_duration(d: Duration) -> String {
 struct Reporter<'a> {
     obj: &'a FluxInstance,
     ctx: &'a Context,
+    /// The revision events are about: the one being reconciled, once built.
+    revision: Option<String>,
 }
 
 impl Reporter<'_> {
     async fn event(&mut self, type_: EventType, reason: &str, note: &str) {
-        publish(&self.ctx.recorder, &self.obj.object_ref(&()), type_, reason, note).await;
+        let object = self.obj.object_ref(&());
+        publish(&self.ctx.recorder, &object, type_, reason, note).await;
+        self.ctx.notifier.send(&FluxEvent {
+            object,
+            warning: type_ == EventType::Warning,
+            reason: reason.to_owned(),
+            message: note.to_owned(),
+            revision: self.revision.clone(),
+            token: self.obj.metadata.generation.map(|g| g.to_string()),
+        });
     }
 
     async fn write_status(&self, status: &FluxInstanceStatus) -> Result<(), Error> {

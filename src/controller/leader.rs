@@ -10,26 +10,36 @@ use kube::Client;
 use kube::api::{Api, ObjectMeta, PostParams};
 
 pub const LEASE_NAME: &str = "flux-operator";
-const LEASE_DURATION: Duration = Duration::from_secs(35);
-const RENEW_DEADLINE: Duration = Duration::from_secs(30);
-const RETRY_PERIOD: Duration = Duration::from_secs(5);
+
+/// The `--leader-election-*` durations (controller-runtime's defaults: 35 s, 30 s, 5 s).
+#[derive(Debug, Clone, Copy)]
+pub struct LeaderTimings {
+    /// How long a Lease lasts without renewal before a standby may take it.
+    pub lease_duration: Duration,
+    /// How long the leader retries failed renewals before it gives up.
+    pub renew_deadline: Duration,
+    /// The pause between attempts to take or renew the Lease.
+    pub retry_period: Duration,
+}
 
 pub struct LeaderElection {
     api: Api<Lease>,
     identity: String,
+    timings: LeaderTimings,
 }
 
 impl LeaderElection {
     /// `identity` names the holder; a per-elector nonce is appended so that two electors
     /// with the same host name and pid (a restarted container, or two in one process) never
     /// pass for each other.
-    pub fn new(client: Client, namespace: &str, identity: String) -> Self {
+    pub fn new(client: Client, namespace: &str, identity: String, timings: LeaderTimings) -> Self {
         static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let nonce = Timestamp::now().subsec_nanosecond();
         Self {
             api: Api::namespaced(client, namespace),
             identity: format!("{identity}_{nonce:x}{n}"),
+            timings,
         }
     }
 
@@ -44,7 +54,7 @@ impl LeaderElection {
                 Ok(false) => {}
                 Err(error) => tracing::warn!(%error, "leader election"),
             }
-            tokio::time::sleep(RETRY_PERIOD).await;
+            tokio::time::sleep(self.timings.retry_period).await;
         }
     }
 
@@ -52,16 +62,39 @@ impl LeaderElection {
     pub async fn hold(&self) {
         let mut last_renewed = tokio::time::Instant::now();
         loop {
-            tokio::time::sleep(RETRY_PERIOD).await;
+            tokio::time::sleep(self.timings.retry_period).await;
             match self.try_acquire_or_renew().await {
                 Ok(true) => last_renewed = tokio::time::Instant::now(),
                 Ok(false) => return,
                 Err(error) => tracing::warn!(%error, "renewing the leader Lease"),
             }
-            if last_renewed.elapsed() > RENEW_DEADLINE {
+            if last_renewed.elapsed() > self.timings.renew_deadline {
                 return;
             }
         }
+    }
+
+    /// Gives the Lease up if this elector holds it, so that a standby takes over at its next
+    /// attempt instead of waiting for the Lease to expire (a rolling update's new pod).
+    pub async fn release(&self) -> Result<(), kube::Error> {
+        let Some(mut lease) = self.api.get_opt(LEASE_NAME).await? else {
+            return Ok(());
+        };
+        let spec = lease.spec.clone().unwrap_or_default();
+        if spec.holder_identity.as_deref() != Some(self.identity.as_str()) {
+            return Ok(());
+        }
+        let now = MicroTime(Timestamp::now());
+        lease.spec = Some(LeaseSpec {
+            holder_identity: None,
+            lease_duration_seconds: Some(1),
+            acquire_time: Some(now.clone()),
+            renew_time: Some(now),
+            ..spec
+        });
+        self.api.replace(LEASE_NAME, &PostParams::default(), &lease).await?;
+        tracing::info!(lease = LEASE_NAME, identity = %self.identity, "released leadership");
+        Ok(())
     }
 
     /// Takes the Lease when it is free, expired or ours; the resourceVersion makes the
@@ -108,7 +141,7 @@ impl LeaderElection {
     fn spec(&self, acquired: Timestamp, renewed: Timestamp, transitions: i32) -> LeaseSpec {
         LeaseSpec {
             holder_identity: Some(self.identity.clone()),
-            lease_duration_seconds: Some(LEASE_DURATION.as_secs() as i32),
+            lease_duration_seconds: Some(self.timings.lease_duration.as_secs().max(1) as i32),
             acquire_time: Some(MicroTime(acquired)),
             renew_time: Some(MicroTime(renewed)),
             lease_transitions: Some(transitions),

@@ -18,18 +18,23 @@ use kube::{Client, ResourceExt};
 use super::config::RunArgs;
 use super::context::Context;
 use super::instance::{error_policy, reconcile};
-use super::leader::LeaderElection;
+use super::leader::{LeaderElection, LeaderTimings};
 use crate::api::FluxInstance;
 use crate::apply::{OWNER_NAME_LABEL, OWNER_NAMESPACE_LABEL};
 use crate::metrics::Metrics;
+use crate::notifier::{Notifier, Reporting};
 
 /// The name events are reported under.
 pub const CONTROLLER_NAME: &str = "flux-operator";
 
-pub async fn run(args: RunArgs) -> Result<(), String> {
-    let client = Client::try_default()
+pub async fn run(mut args: RunArgs) -> Result<(), String> {
+    let config = kube::Config::infer()
         .await
         .map_err(|e| format!("cannot connect to Kubernetes: {e}"))?;
+    let server = config.cluster_url.to_string();
+    let client = Client::try_from(config).map_err(|e| format!("cannot connect to Kubernetes at {server}: {e}"))?;
+    tracing::info!(server, "connecting to Kubernetes");
+    args.api_server = Some(server);
     run_with(client, args, shutdown_signal()).await
 }
 
@@ -74,17 +79,31 @@ pub async fn run_with(
     );
     // A standby is ready too: it serves probes and takes over when the leader goes.
     ready.store(true, Ordering::Relaxed);
-    if args.enable_leader_election {
-        let election = LeaderElection::new(client.clone(), &namespace, identity.clone());
+    let election = args.enable_leader_election.then(|| {
+        let timings = LeaderTimings {
+            lease_duration: args.leader_election_lease_duration,
+            renew_deadline: args.leader_election_renew_deadline,
+            retry_period: args.leader_election_retry_period,
+        };
+        Arc::new(LeaderElection::new(
+            client.clone(),
+            &namespace,
+            identity.clone(),
+            timings,
+        ))
+    });
+    if let Some(election) = &election {
         election.acquire().await;
+        let holder = election.clone();
         tasks.spawn(async move {
-            election.hold().await;
+            holder.hold().await;
             // As controller-runtime does: a replica that lost the Lease must stop at once.
             tracing::error!("leadership lost, exiting");
             std::process::exit(1);
         });
     }
 
+    let notifier = notifier(&args, &metrics, &identity)?;
     let recorder = Recorder::new(
         client.clone(),
         Reporter {
@@ -92,7 +111,7 @@ pub async fn run_with(
             instance: Some(identity),
         },
     );
-    let ctx = Arc::new(Context::new(client.clone(), recorder, args.clone(), metrics));
+    let ctx = Arc::new(Context::new(client.clone(), recorder, args.clone(), metrics, notifier));
     tasks.spawn(crate::report::run_reporter(ctx.clone()));
 
     let instances: Api<FluxInstance> = Api::namespaced(client.clone(), &namespace);
@@ -131,7 +150,32 @@ pub async fn run_with(
             }
         })
         .await;
+    if let Some(election) = election.filter(|_| args.leader_election_release_on_cancel) {
+        drop(tasks);
+        if let Err(error) = election.release().await {
+            tracing::warn!(%error, "cannot release the leader Lease");
+        }
+    }
     Ok(())
+}
+
+/// Events go to `NOTIFICATION_CONTROLLER_ADDRESS`, by default the notification-controller
+/// Service of the runtime namespace (the name resolves through the pod's DNS search path,
+/// whatever the cluster domain), unless `NOTIFICATIONS_DISABLED`.
+fn notifier(args: &RunArgs, metrics: &Metrics, identity: &str) -> Result<Notifier, String> {
+    let outcomes = metrics.notification_outcomes();
+    if args.notifications_disabled {
+        return Ok(Notifier::disabled(outcomes));
+    }
+    let address = args
+        .notification_controller_address
+        .clone()
+        .unwrap_or_else(|| format!("http://notification-controller.{}.svc/", args.runtime_namespace));
+    let reporting = Reporting {
+        controller: CONTROLLER_NAME.into(),
+        instance: identity.to_owned(),
+    };
+    Notifier::start(address, reporting, outcomes)
 }
 
 /// Background tasks that live exactly as long as the operator: aborted when `run_with`

@@ -5,19 +5,8 @@
 use serde_json::{Value, json};
 
 use super::{INSTANCE, OPERATOR, UPSTREAM_INSTANCE_VALUES, UPSTREAM_OPERATOR_VALUES, common, strings, template};
-use crate::helm::{find, helm_ok, permissive_crd};
-
-fn kubectl_ok(args: &[&str], stdin: Option<&str>) -> String {
-    let (ok, stdout, stderr) = common::kubectl(args, stdin);
-    assert!(ok, "kubectl {} failed:\n{stdout}\n{stderr}", args.join(" "));
-    stdout
-}
-
-fn kubectl_json(args: &[&str]) -> Value {
-    let mut all = args.to_vec();
-    all.extend(["-o", "json"]);
-    serde_json::from_str(&kubectl_ok(&all, None)).expect("kubectl JSON")
-}
+use crate::common::{kubectl_json, kubectl_ok};
+use crate::helm::{find, helm_ok, permissive_crd, pod_from_template};
 
 /// A kubeconfig for the test bed that authenticates as a service account (with a token
 /// the API server issues), so that the account's RBAC is what is tested.
@@ -114,13 +103,8 @@ async fn upstream_values_install_on_the_test_bed() {
         ],
         None,
     );
-    let template = &deployment["spec"]["template"];
-    let pod = json!({
-        "apiVersion": "v1", "kind": "Pod",
-        "metadata": {"name": "operator-pod", "namespace": ns, "labels": template["metadata"]["labels"]},
-        "spec": template["spec"],
-    });
-    kubectl_ok(&["create", "--dry-run=server", "-f", "-"], Some(&pod.to_string()));
+    let pod = pod_from_template(&deployment, &ns);
+    kubectl_ok(&["create", "--dry-run=server", "-f", "-"], Some(&pod));
 
     check_healthcheck_hook(&ns);
 }
@@ -136,12 +120,8 @@ fn check_healthcheck_hook(ns: &str) {
         kubectl_ok(&["apply", "--server-side", "-f", "-"], Some(&object.to_string()));
     }
     let job = find(&objects, "Job", "flux-healthcheck");
-    let pod = json!({
-        "apiVersion": "v1", "kind": "Pod",
-        "metadata": {"name": "healthcheck-pod", "namespace": ns},
-        "spec": job["spec"]["template"]["spec"],
-    });
-    kubectl_ok(&["create", "--dry-run=server", "-f", "-"], Some(&pod.to_string()));
+    let pod = pod_from_template(job, ns);
+    kubectl_ok(&["create", "--dry-run=server", "-f", "-"], Some(&pod));
     let args: Vec<String> = strings(&job["spec"]["template"]["spec"]["containers"][0]["args"])
         .into_iter()
         .map(String::from)

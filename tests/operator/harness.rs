@@ -6,13 +6,14 @@ use std::time::Duration;
 
 use clap::Parser;
 use k8s_openapi::api::apps::v1::Deployment;
-use kube::api::{Api, ListParams, Patch, PatchParams};
+use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams};
+use kube::core::{ApiResource, GroupVersionKind};
 use kube::{Client, ResourceExt};
 use serde_json::{Value, json};
 use tokio::sync::{Mutex, MutexGuard};
 use tokio::task::JoinHandle;
 
-use flux_operator_rs::api::FluxInstance;
+use flux_operator_rs::api::{FluxInstance, FluxReport};
 use flux_operator_rs::controller::{RunArgs, run_with};
 
 use crate::common::{self, FIELD_MANAGER};
@@ -50,6 +51,16 @@ impl Drop for Operator {
 
 /// Starts the operator for `namespace`, with the shared Flux distribution as its data.
 pub fn start_operator(client: &Client, namespace: &str, extra: &[&str]) -> Operator {
+    start_operator_until(client, namespace, extra, std::future::pending())
+}
+
+/// Like [`start_operator`]; `shutdown` resolving stops it gracefully, as SIGTERM does.
+pub fn start_operator_until(
+    client: &Client,
+    namespace: &str,
+    extra: &[&str],
+    shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
+) -> Operator {
     let defaults = [
         format!("--runtime-namespace={namespace}"),
         format!("--storage-path={}", distribution()),
@@ -69,8 +80,14 @@ pub fn start_operator(client: &Client, namespace: &str, extra: &[&str]) -> Opera
         .run;
     let client = client.clone();
     Operator {
-        handle: tokio::spawn(async move { run_with(client, args, std::future::pending()).await }),
+        handle: tokio::spawn(async move { run_with(client, args, shutdown).await }),
     }
+}
+
+/// A loopback port free at the time of asking.
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("addr").port()
 }
 
 /// Marks every Deployment of the namespace ready, as a kubelet and the deployment
@@ -174,6 +191,53 @@ pub fn is_ready_at(obj: &FluxInstance, revision_prefix: &str) -> bool {
             .and_then(|s| s.last_applied_revision.as_deref())
             .is_some_and(|r| r.starts_with(revision_prefix))
         && status.and_then(|s| s.observed_generation) == obj.metadata.generation
+}
+
+pub fn resource(group: &str, version: &str, kind: &str) -> ApiResource {
+    ApiResource::from_gvk(&GroupVersionKind::gvk(group, version, kind))
+}
+
+/// Creates a Flux object and sets its status through the status subresource, as its
+/// controller would.
+pub async fn flux_object(client: &Client, ns: &str, ar: &ApiResource, name: &str, spec: Value, status: Value) {
+    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, ar);
+    let obj = json!({"apiVersion": ar.api_version, "kind": ar.kind, "metadata": {"name": name, "namespace": ns}, "spec": spec});
+    api.patch(name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&obj))
+        .await
+        .expect("create Flux object");
+    api.patch_status(name, &PatchParams::default(), &Patch::Merge(&json!({"status": status})))
+        .await
+        .expect("status");
+}
+
+/// A `conditions` list with one Ready condition.
+pub fn ready(status: &str, reason: &str) -> Value {
+    json!([{"type": "Ready", "status": status, "reason": reason, "message": format!("{reason} message"),
+            "lastTransitionTime": "2026-01-01T00:00:00Z"}])
+}
+
+/// Asks the operator to recompute the FluxReport (and with it the metrics) through the
+/// requestedAt annotation; returns the report once it has handled `token`.
+pub async fn request_report(client: &Client, ns: &str, token: &str) -> FluxReport {
+    let api: Api<FluxReport> = Api::namespaced(client.clone(), ns);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(report) = api.get_opt("flux").await.unwrap() {
+            let handled = report.status.as_ref().and_then(|s| s.last_handled_reconcile_at.clone());
+            if handled.as_deref() == Some(token) {
+                return report;
+            }
+            let patch = json!({"metadata": {"annotations": {"reconcile.fluxcd.io/requestedAt": token}}});
+            api.patch("flux", &PatchParams::default(), &Patch::Merge(&patch))
+                .await
+                .unwrap();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the FluxReport did not handle requestedAt {token}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
 }
 
 /// (verb, dry_run, resource, subresource) of the API server's request counter.

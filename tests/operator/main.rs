@@ -5,7 +5,11 @@
 #[path = "../testbed/common.rs"]
 pub mod common;
 pub mod harness;
+#[path = "../prometheus/mod.rs"]
+pub mod prometheus;
 
 mod artifact;
+mod notify;
+mod process;
 mod reconciler;
 mod report;

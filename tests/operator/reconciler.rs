@@ -759,19 +759,22 @@ async fn an_upgrade_migrates_storage_versions_and_events_tell_the_story() {
     }
 }
 
+/// Who holds the operator's Lease, if anyone.
+async fn lease_holder(leases: Api<k8s_openapi::api::coordination::v1::Lease>) -> Option<String> {
+    leases
+        .get_opt("flux-operator")
+        .await
+        .unwrap()
+        .and_then(|l| l.spec.and_then(|s| s.holder_identity))
+}
+
 #[tokio::test]
 async fn leader_election_lets_one_replica_work_and_a_standby_take_over() {
     use k8s_openapi::api::coordination::v1::Lease;
     let _serial = serial().await;
     let (client, ns) = setup("op-leader").await;
     let leases: Api<Lease> = Api::namespaced(client.clone(), &ns);
-    let holder = |leases: Api<Lease>| async move {
-        leases
-            .get_opt("flux-operator")
-            .await
-            .unwrap()
-            .and_then(|l| l.spec.and_then(|s| s.holder_identity))
-    };
+    let holder = lease_holder;
     let first = start_operator(&client, &ns, &["--enable-leader-election=true"]);
     wait_until(30, "the first replica holds the Lease", || {
         let leases = leases.clone();
@@ -813,6 +816,43 @@ async fn leader_election_lets_one_replica_work_and_a_standby_take_over() {
         async move { sa_label(&client, &ns, "leader").await.as_deref() == Some("second") }
     })
     .await;
+}
+
+#[tokio::test]
+async fn a_gracefully_stopped_leader_releases_the_lease() {
+    use k8s_openapi::api::coordination::v1::Lease;
+    let _serial = serial().await;
+    let (client, ns) = setup("op-release").await;
+    let leases: Api<Lease> = Api::namespaced(client.clone(), &ns);
+    let holder = lease_holder;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let _first = start_operator_until(&client, &ns, &["--enable-leader-election"], async move {
+        let _ = stopped.await;
+    });
+    wait_until(30, "the first replica holds the Lease", || {
+        let leases = leases.clone();
+        async move { holder(leases).await.is_some() }
+    })
+    .await;
+    let first_holder = holder(leases.clone()).await.unwrap();
+    let _second = start_operator(
+        &client,
+        &ns,
+        &["--enable-leader-election", "--leader-election-retry-period=1s"],
+    );
+    let stopped_at = tokio::time::Instant::now();
+    stop.send(()).unwrap();
+    // The Lease lasts 35 s: a standby holding it within 10 s got it released, not expired.
+    wait_until(10, "the standby takes the released Lease", || {
+        let leases = leases.clone();
+        let first_holder = first_holder.clone();
+        async move { holder(leases).await.is_some_and(|h| h != first_holder) }
+    })
+    .await;
+    println!(
+        "FIGURE leader takeover after a graceful stop: {:?}",
+        stopped_at.elapsed()
+    );
 }
 
 #[tokio::test]

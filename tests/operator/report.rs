@@ -1,71 +1,20 @@
 //! FluxReport numbers and Prometheus series against the real API server, checked with
 //! promtool and scraped by a real Prometheus on loopback.
 
-use std::collections::BTreeMap;
-use std::process::{Child, Command};
+use std::process::Command;
 use std::time::Duration;
 
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams};
-use kube::core::{ApiResource, GroupVersionKind};
+use kube::core::ApiResource;
 use kube::{Client, ResourceExt};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use flux_operator_rs::api::{FluxReport, ReconcilerStats};
 use flux_operator_rs::report::{classify, human_size};
 
-use crate::common::{FIELD_MANAGER, client, install_crds, namespace};
+use crate::common::{client, install_crds, namespace};
 use crate::harness::*;
-
-fn resource(group: &str, version: &str, kind: &str) -> ApiResource {
-    ApiResource::from_gvk(&GroupVersionKind::gvk(group, version, kind))
-}
-
-/// Creates a Flux object and sets its status through the status subresource.
-async fn flux_object(client: &Client, ns: &str, ar: &ApiResource, name: &str, spec: Value, status: Value) {
-    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, ar);
-    let obj = json!({"apiVersion": ar.api_version, "kind": ar.kind, "metadata": {"name": name, "namespace": ns}, "spec": spec});
-    api.patch(name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&obj))
-        .await
-        .expect("create Flux object");
-    api.patch_status(name, &PatchParams::default(), &Patch::Merge(&json!({"status": status})))
-        .await
-        .expect("status");
-}
-
-fn ready(status: &str, reason: &str) -> Value {
-    json!([{"type": "Ready", "status": status, "reason": reason, "message": format!("{reason} message"),
-            "lastTransitionTime": "2026-01-01T00:00:00Z"}])
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-async fn request_report(client: &Client, ns: &str, token: &str) -> FluxReport {
-    let api: Api<FluxReport> = Api::namespaced(client.clone(), ns);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Some(report) = api.get_opt("flux").await.unwrap() {
-            let handled = report.status.as_ref().and_then(|s| s.last_handled_reconcile_at.clone());
-            if handled.as_deref() == Some(token) {
-                return report;
-            }
-            let patch = json!({"metadata": {"annotations": {"reconcile.fluxcd.io/requestedAt": token}}});
-            api.patch("flux", &PatchParams::default(), &Patch::Merge(&patch))
-                .await
-                .unwrap();
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the FluxReport did not handle requestedAt {token}"
-        );
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
-}
+use crate::prometheus::{Prometheus, free_port, promtool, scrape, series};
 
 /// (running, failing, suspended) of a kind's objects outside `ns`: other scenarios of this
 /// test binary leave objects behind, and the report counts cluster-wide.
@@ -105,66 +54,6 @@ fn stats(report: &FluxReport, kind: &str) -> ReconcilerStats {
         .find(|r| r.kind == kind)
         .and_then(|r| r.stats.clone())
         .unwrap_or_else(|| panic!("no reconciler {kind} in {:?}", report.spec.reconcilers))
-}
-
-/// Series of a metric as label maps, from the text exposition format.
-fn series(text: &str, metric: &str) -> Vec<BTreeMap<String, String>> {
-    text.lines()
-        .filter(|l| l.starts_with(&format!("{metric}{{")))
-        .map(|l| {
-            let inner = &l[metric.len() + 1..l.rfind('}').unwrap()];
-            let mut labels = BTreeMap::new();
-            let mut rest = inner;
-            while let Some((key, after)) = rest.split_once("=\"") {
-                let end = after.find('"').unwrap();
-                labels.insert(key.trim_start_matches(',').to_owned(), after[..end].to_owned());
-                rest = &after[end + 1..];
-            }
-            labels
-        })
-        .collect()
-}
-
-fn scrape(port: u16) -> String {
-    let out = Command::new("curl")
-        .args(["-fsS", &format!("http://127.0.0.1:{port}/metrics")])
-        .output()
-        .expect("curl");
-    assert!(
-        out.status.success(),
-        "scrape failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-struct Prometheus {
-    child: Child,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_prometheus(target_port: u16, port: u16) -> Prometheus {
-    let dir = tempfile::tempdir().unwrap();
-    let config = format!(
-        "global:\n  scrape_interval: 1s\nscrape_configs:\n- job_name: flux-operator\n  static_configs:\n  - targets: ['127.0.0.1:{target_port}']\n"
-    );
-    std::fs::write(dir.path().join("prometheus.yml"), config).unwrap();
-    let child = Command::new("prometheus")
-        .arg(format!("--config.file={}", dir.path().join("prometheus.yml").display()))
-        .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::fs::File::create(dir.path().join("prometheus.log")).unwrap())
-        .spawn()
-        .expect("start prometheus (Debian package prometheus, installed by .ci/run)");
-    Prometheus { child, _dir: dir }
 }
 
 // Multi-threaded: curl, promtool and Prometheus are called synchronously while the
@@ -397,25 +286,8 @@ async fn report_numbers_and_metric_series_are_exact() {
     assert!(text.contains("process_resident_memory_bytes"));
 
     // promtool judges the exposition.
-    let promtool = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("promtool (Debian package prometheus, installed by .ci/run)");
-    let out = {
-        use std::io::Write;
-        let mut child = promtool;
-        child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
-        child.wait_with_output().unwrap()
-    };
-    assert!(
-        out.status.success(),
-        "promtool check metrics: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (ok, out) = promtool(&["check", "metrics"], Some(&text));
+    assert!(ok, "promtool check metrics: {out}");
 
     // A deleted object's series disappears.
     let ks_api: Api<DynamicObject> = Api::namespaced_with(client.clone(), &ns, &ks);
@@ -429,28 +301,12 @@ async fn report_numbers_and_metric_series_are_exact() {
     );
 
     // A real Prometheus scrapes the operator; its query API returns the instance as ready.
-    let prom_port = free_port();
-    let _prometheus = start_prometheus(metrics_port, prom_port);
-    let query = format!(
-        "http://127.0.0.1:{prom_port}/api/v1/query?query=flux_instance_info%7Bexported_namespace%3D%22{ns}%22%7D"
-    );
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let out = Command::new("curl").args(["-fsS", &query]).output().expect("curl");
-        if out.status.success() {
-            let body: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
-            if let Some(first) = body["data"]["result"].as_array().and_then(|r| r.first()) {
-                assert_eq!(first["metric"]["ready"], "True", "{body}");
-                assert_eq!(first["metric"]["name"], "flux");
-                break;
-            }
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "Prometheus never returned flux_instance_info"
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    let prometheus = Prometheus::start("flux-operator", metrics_port, &[]);
+    let result = prometheus
+        .wait_for_data(&format!("flux_instance_info{{exported_namespace=\"{ns}\"}}"), 60)
+        .await;
+    assert_eq!(result[0]["metric"]["ready"], "True", "{result:?}");
+    assert_eq!(result[0]["metric"]["name"], "flux");
 }
 
 #[tokio::test]
