@@ -14,4 +14,5 @@ pub mod notifier;
 pub mod report;
 pub mod text;
 pub mod tls;
+pub mod wait;
 pub mod yaml;

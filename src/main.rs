@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand};
 use flux_operator_rs::controller::RunArgs;
 use flux_operator_rs::controller::config::parse_duration;
 use flux_operator_rs::distribution::artifact::{self, ArtifactRef, Credentials, Transport};
-use flux_operator_rs::{api, build, controller, distribution, logging, yaml};
+use flux_operator_rs::{api, build, controller, distribution, logging, wait, yaml};
 
 #[derive(Parser)]
 #[command(
@@ -41,6 +41,27 @@ enum Command {
     Distribution {
         #[command(subcommand)]
         what: DistributionCommand,
+    },
+    /// Wait for an object to become ready (the kubeconfig or in-cluster account decides
+    /// the cluster).
+    Wait {
+        #[command(subcommand)]
+        what: WaitCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum WaitCommand {
+    /// Exit 0 once the FluxInstance is Ready for its current generation; fail with its
+    /// Ready message when it is Stalled or at the timeout.
+    Instance {
+        /// The FluxInstance (the CRD allows only `flux`).
+        #[arg(value_name = "NAME", default_value = "flux")]
+        name: String,
+        #[arg(short = 'n', long, env = "RUNTIME_NAMESPACE", default_value = "flux-system")]
+        namespace: String,
+        #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
+        timeout: Duration,
     },
 }
 
@@ -142,6 +163,14 @@ fn main() -> ExitCode {
                     registry,
                 },
         } => distribution_push(&dir, &reference, &registry),
+        Command::Wait {
+            what:
+                WaitCommand::Instance {
+                    name,
+                    namespace,
+                    timeout,
+                },
+        } => wait_instance(&name, &namespace, timeout),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -242,6 +271,17 @@ fn build_instance_from_artifact(
     }
     let out = yaml::to_multi_string(&built.objects).map_err(|e| e.to_string())?;
     print_stdout(&out)
+}
+
+fn wait_instance(name: &str, namespace: &str, timeout: Duration) -> Result<(), String> {
+    runtime()?.block_on(async {
+        let client = kube::Client::try_default()
+            .await
+            .map_err(|e| format!("cannot connect to Kubernetes: {e}"))?;
+        wait::instance(client, namespace, name, timeout)
+            .await
+            .map_err(|e| e.to_string())
+    })
 }
 
 fn distribution_push(dir: &Path, reference: &str, registry: &RegistryArgs) -> Result<(), String> {

@@ -17,7 +17,8 @@ use std::path::Path;
 use serde_json::{Value, json};
 
 use common::project_root as root;
-use helm::{find, helm, helm_ok, kinds, permissive_crd, render, values_file};
+use common::{kubectl_json, kubectl_ok};
+use helm::{find, helm, helm_ok, kinds, permissive_crd, pod_from_template, render, values_file};
 
 const OPERATOR: &str = "charts/flux-operator-rs";
 const INSTANCE: &str = "charts/flux-instance";
@@ -266,14 +267,14 @@ fn operator_chart_defaults() {
     assert_eq!(
         kinds(&objects),
         [
-            "ClusterRole/release-flux-operator-rs-edit",
-            "ClusterRole/release-flux-operator-rs-view",
-            "ClusterRoleBinding/release-flux-operator-rs",
+            "ClusterRole/release-flux-operator-edit",
+            "ClusterRole/release-flux-operator-view",
+            "ClusterRoleBinding/release-flux-operator",
             "CustomResourceDefinition/fluxinstances.fluxcd.controlplane.io",
             "CustomResourceDefinition/fluxreports.fluxcd.controlplane.io",
-            "Deployment/release-flux-operator-rs",
-            "Service/release-flux-operator-rs",
-            "ServiceAccount/release-flux-operator-rs",
+            "Deployment/release-flux-operator",
+            "Service/release-flux-operator",
+            "ServiceAccount/release-flux-operator",
         ]
     );
     assert!(
@@ -283,11 +284,7 @@ fn operator_chart_defaults() {
 
     for object in &objects {
         let labels = &object["metadata"]["labels"];
-        assert_eq!(
-            labels["app.kubernetes.io/name"], "flux-operator-rs",
-            "{}",
-            object["kind"]
-        );
+        assert_eq!(labels["app.kubernetes.io/name"], "flux-operator", "{}", object["kind"]);
         assert_eq!(labels["app.kubernetes.io/instance"], "release");
         assert_eq!(labels["app.kubernetes.io/version"], env!("CARGO_PKG_VERSION"));
         assert_eq!(labels["app.kubernetes.io/managed-by"], "Helm");
@@ -313,14 +310,14 @@ fn operator_chart_defaults() {
         }
     }
 
-    let deployment = find(&objects, "Deployment", "release-flux-operator-rs");
+    let deployment = find(&objects, "Deployment", "release-flux-operator");
     let selector = &deployment["spec"]["selector"]["matchLabels"];
     assert_eq!(
         selector,
-        &json!({"app.kubernetes.io/name": "flux-operator-rs", "app.kubernetes.io/instance": "release"})
+        &json!({"app.kubernetes.io/name": "flux-operator", "app.kubernetes.io/instance": "release"})
     );
     let pod = &deployment["spec"]["template"]["spec"];
-    assert_eq!(pod["serviceAccountName"], "release-flux-operator-rs");
+    assert_eq!(pod["serviceAccountName"], "release-flux-operator");
     assert!(pod.get("hostNetwork").is_none());
     assert!(pod.get("imagePullSecrets").is_none());
     assert_eq!(
@@ -328,7 +325,7 @@ fn operator_chart_defaults() {
             [0]["key"],
         "kubernetes.io/os"
     );
-    let c = container(&objects, "release-flux-operator-rs");
+    let c = container(&objects, "release-flux-operator");
     assert_eq!(c["image"], format!("flux-operator-rs:{}", env!("CARGO_PKG_VERSION")));
     assert_eq!(c["imagePullPolicy"], "IfNotPresent");
     assert_eq!(
@@ -351,6 +348,10 @@ fn operator_chart_defaults() {
         "5m"
     );
     assert!(env_of(c, "DEFAULT_SERVICE_ACCOUNT").is_none());
+    assert_eq!(
+        deployment["spec"]["template"]["metadata"]["annotations"],
+        json!({"prometheus.io/scrape": "true", "prometheus.io/port": "8080", "prometheus.io/path": "/metrics"})
+    );
     assert_eq!(
         c["ports"],
         json!([
@@ -380,26 +381,26 @@ fn operator_chart_defaults() {
     assert_eq!(c["volumeMounts"], json!([{"name": "tmp", "mountPath": "/tmp"}]));
     assert_eq!(pod["volumes"], json!([{"name": "tmp", "emptyDir": {}}]));
 
-    let account = find(&objects, "ServiceAccount", "release-flux-operator-rs");
+    let account = find(&objects, "ServiceAccount", "release-flux-operator");
     assert_eq!(account["automountServiceAccountToken"], true);
 
-    let binding = find(&objects, "ClusterRoleBinding", "release-flux-operator-rs");
+    let binding = find(&objects, "ClusterRoleBinding", "release-flux-operator");
     assert_eq!(
         binding["roleRef"],
         json!({"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"})
     );
     assert_eq!(
         binding["subjects"],
-        json!([{"kind": "ServiceAccount", "name": "release-flux-operator-rs", "namespace": "flux-system"}])
+        json!([{"kind": "ServiceAccount", "name": "release-flux-operator", "namespace": "flux-system"}])
     );
 
-    let edit = find(&objects, "ClusterRole", "release-flux-operator-rs-edit");
+    let edit = find(&objects, "ClusterRole", "release-flux-operator-edit");
     let labels = &edit["metadata"]["labels"];
     assert_eq!(labels["rbac.authorization.k8s.io/aggregate-to-edit"], "true");
     assert_eq!(labels["rbac.authorization.k8s.io/aggregate-to-admin"], "true");
     assert_eq!(edit["rules"][0]["apiGroups"], json!(["fluxcd.controlplane.io"]));
     assert!(strings(&edit["rules"][0]["verbs"]).contains(&"create"));
-    let view = find(&objects, "ClusterRole", "release-flux-operator-rs-view");
+    let view = find(&objects, "ClusterRole", "release-flux-operator-view");
     assert_eq!(
         view["metadata"]["labels"]["rbac.authorization.k8s.io/aggregate-to-view"],
         "true"
@@ -411,7 +412,7 @@ fn operator_chart_defaults() {
     );
     assert_eq!(strings(&view["rules"][0]["verbs"]), ["get", "list", "watch"]);
 
-    let service = find(&objects, "Service", "release-flux-operator-rs");
+    let service = find(&objects, "Service", "release-flux-operator");
     assert_eq!(service["spec"]["selector"], *selector);
     assert_eq!(
         service["spec"]["ports"],
@@ -482,10 +483,9 @@ fn operator_chart_custom_values() {
         env_of(c, "REPORTING_INTERVAL").expect("REPORTING_INTERVAL")["value"],
         "10m"
     );
-    assert_eq!(
-        env_of(c, "DEFAULT_SERVICE_ACCOUNT").expect("DEFAULT_SERVICE_ACCOUNT")["value"],
-        "tenant-sa"
-    );
+    // As upstream's chart passes it (a flag, not DEFAULT_SERVICE_ACCOUNT).
+    assert!(args.contains(&"--default-service-account=tenant-sa"), "{args:?}");
+    assert!(env_of(c, "DEFAULT_SERVICE_ACCOUNT").is_none());
     assert_eq!(
         env_of(c, "HTTPS_PROXY").expect("HTTPS_PROXY")["value"],
         "http://proxy.example.com:3128"
@@ -531,7 +531,7 @@ fn operator_chart_toggles() {
     without(&["rbac.createAggregation=false"], &["ClusterRole/"]);
     without(&["installCRDs=false"], &["CustomResourceDefinition/"]);
     without(&["serviceAccount.create=false"], &["ServiceAccount/"]);
-    assert!(names(&["serviceMonitor.create=true"]).contains(&"ServiceMonitor/release-flux-operator-rs".to_string()));
+    assert!(names(&["serviceMonitor.create=true"]).contains(&"ServiceMonitor/release-flux-operator".to_string()));
 
     // The CRDs keep their keep policy next to common annotations.
     let (_, objects) = render(OPERATOR, "flux-system", None, &["commonAnnotations.owner=sre"]);
@@ -602,36 +602,25 @@ fn instance_chart_custom_values() {
         serde_json::from_value(instance["spec"].clone()).expect("the operator's FluxInstanceSpec");
     assert_eq!(spec.sync.expect("sync").name.as_deref(), Some("fleet"));
 
-    // Sync is left out until it has a kind; sharding until it has shards.
-    let (_, objects) = render(INSTANCE, "flux-system", None, &["instance.sync.url=https://x"]);
-    assert!(objects[0]["spec"].get("sync").is_none());
+    // Sync is rendered once it has a url, as a GitRepository unless told otherwise (as
+    // upstream's chart does); a ref or path without a url fails instead of vanishing.
+    let set = [
+        "instance.sync.url=https://x",
+        "instance.sync.ref=refs/heads/main",
+        "instance.sync.path=a",
+    ];
+    let (_, objects) = render(INSTANCE, "flux-system", None, &set);
+    assert_eq!(
+        objects[0]["spec"]["sync"],
+        json!({"kind": "GitRepository", "url": "https://x", "ref": "refs/heads/main", "path": "a", "interval": "1m"})
+    );
+    let (_, objects) = render(INSTANCE, "flux-system", None, &[set[0], "instance.sync.kind="]);
+    assert_eq!(objects[0]["spec"]["sync"]["kind"], "GitRepository");
+    let (ok, _, stderr) = helm(&["template", "release", INSTANCE, "--set", "instance.sync.path=a"]);
+    assert!(!ok && stderr.contains("instance.sync.url is required"), "{stderr}");
+    // Sharding is left out until it has shards.
     let (_, objects) = render(INSTANCE, "flux-system", None, &["instance.sharding.storage=persistent"]);
     assert!(objects[0]["spec"].get("sharding").is_none());
-}
-
-/// kubectl against this binary's test bed, failing the test on error.
-fn kubectl_ok(args: &[&str], stdin: Option<&str>) -> String {
-    let (ok, stdout, stderr) = common::kubectl(args, stdin);
-    assert!(ok, "kubectl {} failed:\n{stdout}\n{stderr}", args.join(" "));
-    stdout
-}
-
-fn kubectl_json(args: &[&str]) -> Value {
-    let mut all = args.to_vec();
-    all.extend(["-o", "json"]);
-    serde_json::from_str(&kubectl_ok(&all, None)).expect("kubectl JSON")
-}
-
-/// A Pod made from the chart's pod template, as the ReplicaSet controller would make it.
-fn pod_from_template(deployment: &Value, namespace: &str) -> String {
-    let template = &deployment["spec"]["template"];
-    let pod = json!({
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": "operator-pod", "namespace": namespace, "labels": template["metadata"]["labels"]},
-        "spec": template["spec"],
-    });
-    pod.to_string()
 }
 
 #[tokio::test]
@@ -674,7 +663,7 @@ async fn charts_install_into_the_test_bed() {
     // 2. helm install of the operator chart (no kubelet here, so no --wait).
     helm_ok(&[
         "install",
-        "flux-operator-rs",
+        "flux-operator",
         OPERATOR,
         "--kubeconfig",
         &kubeconfig,
@@ -682,18 +671,18 @@ async fn charts_install_into_the_test_bed() {
         ns,
         "--create-namespace",
     ]);
-    let deployment = kubectl_json(&["-n", ns, "get", "deployment", "flux-operator-rs"]);
+    let deployment = kubectl_json(&["-n", ns, "get", "deployment", "flux-operator"]);
     assert_eq!(
         deployment["spec"]["template"]["spec"]["serviceAccountName"],
-        "flux-operator-rs"
+        "flux-operator"
     );
-    kubectl_ok(&["-n", ns, "get", "serviceaccount", "flux-operator-rs"], None);
-    kubectl_ok(&["-n", ns, "get", "service", "flux-operator-rs"], None);
-    let binding = kubectl_json(&["get", "clusterrolebinding", "flux-operator-rs"]);
+    kubectl_ok(&["-n", ns, "get", "serviceaccount", "flux-operator"], None);
+    kubectl_ok(&["-n", ns, "get", "service", "flux-operator"], None);
+    let binding = kubectl_json(&["get", "clusterrolebinding", "flux-operator"]);
     assert_eq!(binding["roleRef"]["name"], "cluster-admin");
     assert_eq!(binding["subjects"][0]["namespace"], ns);
     kubectl_ok(
-        &["get", "clusterrole", "flux-operator-rs-edit", "flux-operator-rs-view"],
+        &["get", "clusterrole", "flux-operator-edit", "flux-operator-view"],
         None,
     );
     for crd in [
@@ -705,7 +694,7 @@ async fn charts_install_into_the_test_bed() {
         assert_eq!(object["metadata"]["annotations"]["helm.sh/resource-policy"], "keep");
         assert_eq!(
             object["metadata"]["annotations"]["meta.helm.sh/release-name"],
-            "flux-operator-rs"
+            "flux-operator"
         );
     }
 
@@ -751,15 +740,15 @@ async fn charts_install_into_the_test_bed() {
     // 5. helm uninstall removes the operator but keeps the CRDs, and so the FluxInstance.
     helm_ok(&[
         "uninstall",
-        "flux-operator-rs",
+        "flux-operator",
         "--kubeconfig",
         &kubeconfig,
         "--namespace",
         ns,
     ]);
-    let (ok, _, _) = common::kubectl(&["-n", ns, "get", "deployment", "flux-operator-rs"], None);
+    let (ok, _, _) = common::kubectl(&["-n", ns, "get", "deployment", "flux-operator"], None);
     assert!(!ok, "the Deployment is gone");
-    let (ok, _, _) = common::kubectl(&["get", "clusterrolebinding", "flux-operator-rs"], None);
+    let (ok, _, _) = common::kubectl(&["get", "clusterrolebinding", "flux-operator"], None);
     assert!(!ok, "the ClusterRoleBinding is gone");
     kubectl_ok(
         &[

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::common::project_root as root;
 
@@ -124,4 +124,17 @@ spec:
           x-kubernetes-preserve-unknown-fields: true
 "#
     )
+}
+
+/// A Pod made from a rendered pod template (a Deployment's or a Job's), as their
+/// controllers would make it: for server-side dry runs against Pod Security admission.
+pub fn pod_from_template(owner: &Value, namespace: &str) -> String {
+    let template = &owner["spec"]["template"];
+    let pod = json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "operator-pod", "namespace": namespace, "labels": template["metadata"]["labels"]},
+        "spec": template["spec"],
+    });
+    pod.to_string()
 }

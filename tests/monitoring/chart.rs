@@ -96,7 +96,7 @@ fn dashboard_configmap_renders_the_chart_file() {
         "values override the sidecar label's value"
     );
     assert_eq!(
-        labels["app.kubernetes.io/name"], "flux-operator-rs",
+        labels["app.kubernetes.io/name"], "flux-operator",
         "the chart's labels win"
     );
     assert_eq!(labels["team"], "platform");
@@ -114,7 +114,7 @@ fn dashboard_configmap_renders_the_chart_file() {
     );
 
     let (_, objects) = render(CHART, "flux-system", None, &["grafana.dashboards.create=true"]);
-    let map = find(&objects, "ConfigMap", "release-flux-operator-rs-dashboards");
+    let map = find(&objects, "ConfigMap", "release-flux-operator-dashboards");
     assert_eq!(map["metadata"]["namespace"], "flux-system");
     assert_eq!(map["metadata"]["labels"]["grafana_dashboard"], "1");
     assert!(map["metadata"].get("annotations").is_none());

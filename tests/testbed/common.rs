@@ -75,6 +75,20 @@ pub fn kubectl(args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
     )
 }
 
+/// kubectl against the test bed, failing the test on error; returns stdout.
+pub fn kubectl_ok(args: &[&str], stdin: Option<&str>) -> String {
+    let (ok, stdout, stderr) = kubectl(args, stdin);
+    assert!(ok, "kubectl {} failed:\n{stdout}\n{stderr}", args.join(" "));
+    stdout
+}
+
+/// `kubectl ... -o json` against the test bed, parsed.
+pub fn kubectl_json(args: &[&str]) -> Value {
+    let mut all = args.to_vec();
+    all.extend(["-o", "json"]);
+    serde_json::from_str(&kubectl_ok(&all, None)).expect("kubectl JSON")
+}
+
 /// Installs this project's CRDs (from `crds/`) and waits until they are Established.
 pub async fn install_crds(client: &Client) {
     use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;

@@ -4,3 +4,4 @@
 mod api_validation;
 mod build_dry_run;
 pub mod common;
+mod wait_cli;

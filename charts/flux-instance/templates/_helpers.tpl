@@ -1,4 +1,28 @@
 {{/*
+The chart name, or nameOverride.
+*/}}
+{{- define "flux-instance.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+The prefix of the hook's objects: fullnameOverride (upstream's default is "flux"), else
+"<release>-<name>", or the release name when it already contains the name.
+*/}}
+{{- define "flux-instance.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 52 | trimSuffix "-" }}
+{{- else }}
+{{- $name := include "flux-instance.name" . }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 52 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 52 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
 "<chart>-<version>" for the helm.sh/chart label.
 */}}
 {{- define "flux-instance.chart" -}}
@@ -11,7 +35,7 @@ Labels of the FluxInstance: commonLabels, then the standard labels, which win on
 {{- define "flux-instance.labels" -}}
 {{- $labels := dict
   "helm.sh/chart" (include "flux-instance.chart" .)
-  "app.kubernetes.io/name" .Chart.Name
+  "app.kubernetes.io/name" (include "flux-instance.name" .)
   "app.kubernetes.io/instance" .Release.Name
   "app.kubernetes.io/version" (.Chart.AppVersion | trunc 63 | trimSuffix "-")
   "app.kubernetes.io/managed-by" .Release.Service

@@ -1,8 +1,11 @@
 {{/*
-The chart name, or nameOverride.
+The upstream chart's name, "flux-operator", or nameOverride: object names and the
+app.kubernetes.io/name label are those of the upstream chart, so that `helm install
+flux-operator` names everything "flux-operator" and selectors written for upstream's
+objects (ServiceMonitors, NetworkPolicies, dashboards) match these too.
 */}}
 {{- define "flux-operator-rs.name" -}}
-{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- default "flux-operator" .Values.nameOverride | trunc 63 | trimSuffix "-" }}
 {{- end }}
 
 {{/*
@@ -13,7 +16,7 @@ already contains the chart name, else "<release>-<chart>"; at most 63 characters
 {{- if .Values.fullnameOverride }}
 {{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
 {{- else }}
-{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- $name := include "flux-operator-rs.name" . }}
 {{- if contains $name .Release.Name }}
 {{- .Release.Name | trunc 63 | trimSuffix "-" }}
 {{- else }}
@@ -30,10 +33,33 @@ already contains the chart name, else "<release>-<chart>"; at most 63 characters
 {{- end }}
 
 {{/*
-The operator image tag: image.tag, else the chart's appVersion.
+The operator image tag: image.tag, else (and always for an upstream image) the chart's
+appVersion.
 */}}
 {{- define "flux-operator-rs.tag" -}}
+{{- if include "flux-operator-rs.upstreamImage" . }}
+{{- .Chart.AppVersion }}
+{{- else }}
 {{- .Values.image.tag | default .Chart.AppVersion }}
+{{- end }}
+{{- end }}
+
+{{/*
+Whether image.repository names the upstream operator's image (as upstream's values files
+do): that image cannot run this chart's Deployment (other command line, no `run`), so the
+chart runs this project's image instead, and says so in NOTES.
+*/}}
+{{- define "flux-operator-rs.upstreamImage" -}}
+{{- if has .Values.image.repository (list "ghcr.io/controlplaneio-fluxcd/flux-operator" "quay.io/fluxoperatordev/flux-operator") }}true{{ end }}
+{{- end }}
+
+{{/*
+The operator image: image.repository:tag, or this project's image for an upstream one.
+*/}}
+{{- define "flux-operator-rs.image" -}}
+{{- $upstream := eq (include "flux-operator-rs.upstreamImage" .) "true" }}
+{{- $repository := ternary "flux-operator-rs" .Values.image.repository $upstream }}
+{{- printf "%s:%s" $repository (include "flux-operator-rs.tag" .) }}
 {{- end }}
 
 {{/*
@@ -79,4 +105,12 @@ The operator's service account.
 {{- else }}
 {{- default "default" .Values.serviceAccount.name }}
 {{- end }}
+{{- end }}
+
+{{/*
+Non-empty when any value of a map is set (non-empty, true, non-zero): upstream values files
+carry empty placeholders that should not count as "set".
+*/}}
+{{- define "flux-operator-rs.anySet" -}}
+{{- range $key, $value := . }}{{ if $value }}{{ $key }}{{ end }}{{ end }}
 {{- end }}
