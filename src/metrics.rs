@@ -110,7 +110,7 @@ impl Metrics {
         #[cfg(target_os = "linux")]
         registry.register(Box::new(prometheus::process_collector::ProcessCollector::for_self()))?;
         operator_info
-            .with_label_values(&[env!("CARGO_PKG_VERSION"), crate::api::API_VERSION, &platform()])
+            .with_label_values(&[&operator_version(), crate::api::API_VERSION, &platform()])
             .set(1.0);
         Ok(Self {
             registry,
@@ -183,8 +183,15 @@ impl Metrics {
     }
 }
 
+/// The operator's version as upstream spells it (a `v`-prefixed tag), in the metrics and
+/// the FluxReport alike.
+pub fn operator_version() -> String {
+    format!("v{}", env!("CARGO_PKG_VERSION"))
+}
+
+/// Kubernetes condition spelling, as upstream's `suspended` label has it.
 fn bool_label(b: bool) -> &'static str {
-    if b { "true" } else { "false" }
+    if b { "True" } else { "False" }
 }
 
 /// `linux/amd64`, as Go names platforms.
@@ -208,6 +215,7 @@ mod tests {
             uid: "1".into(),
             kind: "GitRepository".into(),
             name: "a".into(),
+            suspended: true,
             ..Default::default()
         };
         let b = ResourceInfo {
@@ -217,11 +225,22 @@ mod tests {
             ..Default::default()
         };
         m.set_resources(&[a.clone(), b]);
-        assert_eq!(m.encode().matches("flux_resource_info{").count(), 2);
+        let text = m.encode();
+        assert_eq!(text.matches("flux_resource_info{").count(), 2);
+        assert!(
+            text.contains(r#"name="a",path="",ready="",reason="",ref="",revision="",source_name="",suspended="True""#)
+        );
+        assert!(
+            text.contains(r#"name="b",path="",ready="",reason="",ref="",revision="",source_name="",suspended="False""#)
+        );
         m.set_resources(&[a]);
         let text = m.encode();
         assert_eq!(text.matches("flux_resource_info{").count(), 1);
-        assert!(text.contains("flux_operator_info{api_version=\"fluxcd.controlplane.io/v1\""));
+        let version = format!("version=\"v{}\"", env!("CARGO_PKG_VERSION"));
+        assert!(text.contains(&format!(
+            r#"flux_operator_info{{api_version="fluxcd.controlplane.io/v1",platform="{}",{version}}} 1"#,
+            platform()
+        )));
         m.observe_reconcile("fluxinstance", true, Duration::from_millis(20));
         assert!(
             m.encode()

@@ -58,7 +58,7 @@ pub async fn compute(client: &Client, namespace: &str) -> Result<Computed, Error
     computed.spec.cluster = Some(cluster(client).await?);
     computed.spec.operator = Some(OperatorInfo {
         api_version: API_VERSION.to_owned(),
-        version: format!("v{}", env!("CARGO_PKG_VERSION")),
+        version: crate::metrics::operator_version(),
         platform: crate::metrics::platform(),
     });
     computed.spec.components = components(client, namespace).await?;

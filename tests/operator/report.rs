@@ -355,11 +355,11 @@ async fn report_numbers_and_metric_series_are_exact() {
     assert_eq!(failing["kind"], "Kustomization");
     assert_eq!(failing["ready"], "False");
     assert_eq!(failing["reason"], "BuildFailed");
-    assert_eq!(failing["suspended"], "false");
+    assert_eq!(failing["suspended"], "False");
     assert_eq!(failing["path"], "./failing");
     assert_eq!(failing["source_name"], "apps");
     let suspended = in_ns.iter().find(|s| s["name"] == "k-suspended").unwrap();
-    assert_eq!(suspended["suspended"], "true");
+    assert_eq!(suspended["suspended"], "True");
     let apps = in_ns.iter().find(|s| s["name"] == "apps").unwrap();
     assert_eq!(
         (apps["url"].as_str(), apps["ref"].as_str(), apps["revision"].as_str()),
