@@ -2,7 +2,6 @@
 //! after each FluxInstance reconcile, on `requestedAt`, and when it is deleted.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use futures::StreamExt;
 use kube::ResourceExt;
@@ -17,6 +16,7 @@ use crate::api::reason::{RECONCILIATION_FAILED, RECONCILIATION_SUCCEEDED};
 use crate::api::{API_VERSION, FluxReport, FluxReportStatus, SINGLETON_NAME};
 use crate::apply::FIELD_MANAGER;
 use crate::controller::Context;
+use crate::metrics::ReconcileResult;
 
 /// The controller label of the report's reconcile metrics.
 pub const REPORT_CONTROLLER: &str = "fluxreport";
@@ -25,21 +25,35 @@ pub async fn run_reporter(ctx: Arc<Context>) {
     let api: Api<FluxReport> = Api::namespaced(ctx.client.clone(), &ctx.config.runtime_namespace);
     let config = watcher::Config::default().fields(&format!("metadata.name={SINGLETON_NAME}"));
     let mut events = watcher::watcher(api.clone(), config).default_backoff().boxed();
+    let key = format!("{}/{SINGLETON_NAME}", ctx.config.runtime_namespace);
+    let queue = &ctx.report_queue;
+    queue.add(&key);
     loop {
-        refresh(&ctx).await;
+        let work = queue.start(&key);
+        let ok = refresh(&ctx).await;
+        // Like upstream's report reconciler, a good refresh is requeued after the interval.
+        work.finish(if ok {
+            ReconcileResult::RequeueAfter
+        } else {
+            ReconcileResult::Error
+        });
         let sleep = tokio::time::sleep(ctx.config.reporting_interval);
         tokio::pin!(sleep);
-        loop {
+        let timer_fired = loop {
             tokio::select! {
-                _ = &mut sleep => break,
-                _ = ctx.report_notify.notified() => break,
+                // The delayed requeue fires: `start` counts its add.
+                _ = &mut sleep => break true,
+                _ = ctx.report_notify.notified() => break false,
                 event = events.next() => match event {
-                    Some(Ok(Event::Delete(_))) => break,
-                    Some(Ok(Event::Apply(report))) if wants_refresh(&report) => break,
+                    Some(Ok(Event::Delete(_))) => break false,
+                    Some(Ok(Event::Apply(report))) if wants_refresh(&report) => break false,
                     None => return,
                     _ => {}
                 },
             }
+        };
+        if !timer_fired {
+            queue.add(&key);
         }
     }
 }
@@ -54,20 +68,19 @@ fn wants_refresh(report: &FluxReport) -> bool {
     requested.is_some() && requested != handled
 }
 
-/// Computes the report and writes what changed; records the outcome in the metrics.
-pub async fn refresh(ctx: &Context) {
-    let started = Instant::now();
-    let ok = match refresh_inner(ctx).await {
-        Ok(()) => true,
+/// Computes the report and writes what changed; true when it succeeded.
+pub async fn refresh(ctx: &Context) -> bool {
+    match refresh_inner(ctx).await {
+        Ok(computed) => computed,
         Err(error) => {
-            tracing::warn!(%error, "computing the FluxReport");
+            tracing::warn!(%error, "writing the FluxReport");
             false
         }
-    };
-    ctx.metrics.observe_reconcile(REPORT_CONTROLLER, ok, started.elapsed());
+    }
 }
 
-async fn refresh_inner(ctx: &Context) -> Result<(), kube::Error> {
+/// Ok(false) when the report could not be computed (its Ready condition says why).
+async fn refresh_inner(ctx: &Context) -> Result<bool, kube::Error> {
     let namespace = &ctx.config.runtime_namespace;
     let api: Api<FluxReport> = Api::namespaced(ctx.client.clone(), namespace);
     let live = api.get_opt(SINGLETON_NAME).await?;
@@ -75,7 +88,7 @@ async fn refresh_inner(ctx: &Context) -> Result<(), kube::Error> {
         .as_ref()
         .is_some_and(|r| crate::controller::is_disabled(r.annotations()))
     {
-        return Ok(());
+        return Ok(true);
     }
     let params = PatchParams::apply(FIELD_MANAGER).force();
     let (spec, outcome) = match compute(&ctx.client, namespace).await {
@@ -84,7 +97,10 @@ async fn refresh_inner(ctx: &Context) -> Result<(), kube::Error> {
             ctx.metrics.set_resources(&computed.resources);
             (Some(computed.spec), Ok(()))
         }
-        Err(e) => (None, Err(e)),
+        Err(e) => {
+            tracing::warn!(error = %e, "computing the FluxReport");
+            (None, Err(e))
+        }
     };
     if let Some(spec) = &spec
         && live.as_ref().map(|r| &r.spec) != Some(spec)
@@ -98,7 +114,7 @@ async fn refresh_inner(ctx: &Context) -> Result<(), kube::Error> {
         None => match api.get_opt(SINGLETON_NAME).await? {
             Some(created) => created,
             // The report could not be computed and never existed: nothing to put a status on.
-            None => return Ok(()),
+            None => return Ok(false),
         },
     };
     let mut status = live.status.clone().unwrap_or_default();
@@ -111,7 +127,7 @@ async fn refresh_inner(ctx: &Context) -> Result<(), kube::Error> {
         let obj = json!({"apiVersion": API_VERSION, "kind": "FluxReport", "status": status});
         api.patch_status(SINGLETON_NAME, &params, &Patch::Apply(&obj)).await?;
     }
-    Ok(())
+    Ok(outcome.is_ok())
 }
 
 fn set_ready(status: &mut FluxReportStatus, value: &str, reason: &str, message: &str) {

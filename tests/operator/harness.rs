@@ -49,7 +49,9 @@ impl Drop for Operator {
 }
 
 /// Starts the operator for `namespace`, with the shared Flux distribution as its data.
-pub fn start_operator(client: &Client, namespace: &str, extra: &[&str]) -> Operator {
+/// The operator builds its own client from the test bed's kubeconfig, as `run` does, so
+/// that its request counters see its requests only.
+pub fn start_operator(namespace: &str, extra: &[&str]) -> Operator {
     let defaults = [
         format!("--runtime-namespace={namespace}"),
         format!("--storage-path={}", distribution()),
@@ -67,9 +69,8 @@ pub fn start_operator(client: &Client, namespace: &str, extra: &[&str]) -> Opera
     let args = Args::try_parse_from(&argv)
         .unwrap_or_else(|e| panic!("operator flags {argv:?}: {e}"))
         .run;
-    let client = client.clone();
     Operator {
-        handle: tokio::spawn(async move { run_with(client, args, std::future::pending()).await }),
+        handle: tokio::spawn(async move { run_with(common::config().await, args, std::future::pending()).await }),
     }
 }
 
@@ -179,8 +180,10 @@ pub fn is_ready_at(obj: &FluxInstance, revision_prefix: &str) -> bool {
 /// (verb, dry_run, resource, subresource) of the API server's request counter.
 pub type RequestKey = (String, String, String, String);
 
+pub type RequestCounts = BTreeMap<RequestKey, f64>;
+
 /// The API server's request counters, summed by [`RequestKey`].
-pub async fn request_counts(client: &Client) -> BTreeMap<RequestKey, f64> {
+pub async fn request_counts(client: &Client) -> RequestCounts {
     let req = http::Request::get("/metrics").body(Vec::new()).expect("request");
     let text = client.request_text(req).await.expect("GET /metrics");
     let mut counts = BTreeMap::new();

@@ -178,7 +178,6 @@ async fn report_numbers_and_metric_series_are_exact() {
     let metrics_port = free_port();
     let health_port = free_port();
     let _operator = start_operator(
-        &client,
         &ns,
         &[
             &format!("--metrics-addr=127.0.0.1:{metrics_port}"),
@@ -459,7 +458,7 @@ async fn the_report_is_recreated_when_deleted() {
     let client = client().await;
     install_crds(&client).await;
     let ns = namespace(&client, "op-report-del").await;
-    let _operator = start_operator(&client, &ns, &[]);
+    let _operator = start_operator(&ns, &[]);
     let api: Api<FluxReport> = Api::namespaced(client.clone(), &ns);
     let first = request_report(&client, &ns, "a").await;
     api.delete("flux", &DeleteParams::default()).await.unwrap();
