@@ -330,7 +330,7 @@ async fn report_numbers_and_metric_series_are_exact() {
         let c = &report.status.as_ref().unwrap().conditions[0];
         (c.status.clone(), c.reason.clone(), c.message.clone())
     };
-    assert_eq!((status.as_str(), reason.as_str()), ("True", "ReconciliationSucceeded"));
+    assert_eq!((status.as_str(), reason.as_str()), ("True", "Succeeded"));
 
     // The probes.
     for probe in ["healthz", "readyz"] {
