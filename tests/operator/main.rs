@@ -7,5 +7,8 @@ pub mod common;
 pub mod harness;
 
 mod artifact;
+mod flux_objects;
 mod reconciler;
 mod report;
+mod report_metrics;
+mod scrape;
