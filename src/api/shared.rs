@@ -14,6 +14,8 @@ pub mod reason {
     pub const RECONCILIATION_FAILED: &str = "ReconciliationFailed";
     pub const HEALTH_CHECK_CANCELED: &str = "HealthCheckCanceled";
     pub const RECONCILIATION_SUCCEEDED: &str = "ReconciliationSucceeded";
+    /// The FluxReport's Ready reason after a refresh.
+    pub const SUCCEEDED: &str = "Succeeded";
     pub const RECONCILIATION_DISABLED: &str = "ReconciliationDisabled";
     pub const OUTDATED_VERSION: &str = "OutdatedVersion";
 }

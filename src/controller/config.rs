@@ -121,8 +121,8 @@ pub struct RunArgs {
     #[command(flatten)]
     pub upstream_only: UpstreamOnlyArgs,
 
-    /// The API server's address, set by `run` from the kubeconfig (not a flag): failure
-    /// logs name it, so that a user sees which server could not be reached.
+    /// The API server's address, set by `run_with` from the client configuration (not a
+    /// flag): failure logs name it, so that a user sees which server could not be reached.
     #[arg(skip)]
     pub api_server: Option<String>,
 }

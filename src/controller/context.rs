@@ -10,7 +10,7 @@ use tokio::sync::Notify;
 
 use super::config::RunArgs;
 use crate::apply::Discovery;
-use crate::metrics::Metrics;
+use crate::metrics::{ControllerMetrics, Metrics};
 use crate::notifier::Notifier;
 
 /// What every reconciliation shares: the client, the event recorder, the configuration.
@@ -22,6 +22,10 @@ pub struct Context {
     pub metrics: Arc<Metrics>,
     /// Forwards events to Flux's notification-controller.
     pub notifier: Notifier,
+    /// The workqueue and reconcile metrics of the FluxInstance controller.
+    pub instance_queue: ControllerMetrics,
+    /// The same of the FluxReport refresher.
+    pub report_queue: ControllerMetrics,
     /// Wakes the FluxReport refresher after each FluxInstance reconcile.
     pub report_notify: Notify,
     /// Consecutive failures per object, for the exponential retry delay.
@@ -30,6 +34,9 @@ pub struct Context {
 
 impl Context {
     pub fn new(client: Client, recorder: Recorder, config: RunArgs, metrics: Arc<Metrics>, notifier: Notifier) -> Self {
+        let instance_queue = metrics.add_controller(super::instance::INSTANCE_CONTROLLER, config.concurrent.into());
+        // The refresher is one loop: one reconcile at a time.
+        let report_queue = metrics.add_controller(crate::report::REPORT_CONTROLLER, 1);
         Self {
             client,
             recorder,
@@ -37,6 +44,8 @@ impl Context {
             discovery: Discovery::default(),
             metrics,
             notifier,
+            instance_queue,
+            report_queue,
             report_notify: Notify::new(),
             failures: Mutex::default(),
         }

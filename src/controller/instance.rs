@@ -26,6 +26,7 @@ use crate::api::{FluxInstance, FluxInstanceStatus, ResourceInventory, ResourceRe
 use crate::apply::{self, Applier, ApplyOptions, FIELD_MANAGER, ObjectRef, WaitOutcome};
 use crate::build;
 use crate::distribution::{self, Distribution};
+use crate::metrics::ReconcileResult;
 use crate::notifier::FluxEvent;
 
 /// The controller label of the instance's reconcile metrics.
@@ -35,14 +36,15 @@ pub const INSTANCE_CONTROLLER: &str = "fluxinstance";
 const WAIT_POLL: Duration = Duration::from_secs(2);
 
 pub async fn reconcile(instance: Arc<FluxInstance>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let work = ctx.instance_queue.start(&key(&instance));
     let namespace = instance.namespace().unwrap_or_default();
     // Only the singleton in the operator's own namespace is ours; the CRD's CEL rule
     // already refuses other names, the watch other namespaces.
     if instance.name_any() != SINGLETON_NAME || namespace != ctx.config.runtime_namespace {
+        work.finish(ReconcileResult::Success);
         return Ok(Action::await_change());
     }
     let api: Api<FluxInstance> = Api::namespaced(ctx.client.clone(), &namespace);
-    let started = Instant::now();
     // The keys controller-runtime puts on every reconcile log line, which users query.
     let span = tracing::info_span!(
         "reconcile",
@@ -62,8 +64,7 @@ pub async fn reconcile(instance: Arc<FluxInstance>, ctx: Arc<Context>) -> Result
     .instrument(span)
     .await
     .map_err(|e| Error::Finalizer(Box::new(e)));
-    ctx.metrics
-        .observe_reconcile(INSTANCE_CONTROLLER, result.is_ok(), started.elapsed());
+    work.finish(ReconcileResult::of(&result));
     ctx.report_notify.notify_one();
     result
 }
@@ -82,7 +83,8 @@ pub fn error_policy(instance: Arc<FluxInstance>, error: &Error, ctx: Arc<Context
     Action::requeue(delay)
 }
 
-fn key(instance: &FluxInstance) -> String {
+/// `namespace/name`: the object's key in the retry bookkeeping and the workqueue metrics.
+pub(crate) fn key(instance: &FluxInstance) -> String {
     format!("{}/{}", instance.namespace().unwrap_or_default(), instance.name_any())
 }
 

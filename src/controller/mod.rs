@@ -18,7 +18,7 @@ mod uninstall;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-pub use conditions::set as set_condition;
+pub use conditions::{get as get_condition, set as set_condition};
 pub use config::RunArgs;
 pub use context::Context;
 pub use error::Error;

@@ -5,20 +5,21 @@ use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::apps::v1::Deployment;
 use kube::api::Api;
+use kube::client::ClientBuilder;
 use kube::runtime::WatchStreamExt;
-use kube::runtime::controller::{Config as ControllerConfig, Controller};
+use kube::runtime::controller::{Config as ControllerConfig, Controller, Error as ControllerError};
 use kube::runtime::events::{Recorder, Reporter};
-use kube::runtime::reflector::{self, ObjectRef};
+use kube::runtime::reflector::{self, Lookup, ObjectRef};
 use kube::runtime::watcher::{self, Config as WatcherConfig};
-use kube::{Client, ResourceExt};
+use kube::{Client, Config, ResourceExt};
 
 use super::config::RunArgs;
 use super::context::Context;
-use super::instance::{error_policy, reconcile};
-use super::leader::{LeaderElection, LeaderTimings};
+use super::instance::{error_policy, key, reconcile};
+use super::leader::{LEASE_NAME, LeaderElection, LeaderTimings};
 use crate::api::FluxInstance;
 use crate::apply::{OWNER_NAME_LABEL, OWNER_NAMESPACE_LABEL};
 use crate::metrics::Metrics;
@@ -27,15 +28,11 @@ use crate::notifier::{Notifier, Reporting};
 /// The name events are reported under.
 pub const CONTROLLER_NAME: &str = "flux-operator";
 
-pub async fn run(mut args: RunArgs) -> Result<(), String> {
-    let config = kube::Config::infer()
+pub async fn run(args: RunArgs) -> Result<(), String> {
+    let config = Config::infer()
         .await
         .map_err(|e| format!("cannot connect to Kubernetes: {e}"))?;
-    let server = config.cluster_url.to_string();
-    let client = Client::try_from(config).map_err(|e| format!("cannot connect to Kubernetes at {server}: {e}"))?;
-    tracing::info!(server, "connecting to Kubernetes");
-    args.api_server = Some(server);
-    run_with(client, args, shutdown_signal()).await
+    run_with(config, args, shutdown_signal()).await
 }
 
 /// Resolves on SIGTERM or Ctrl-C.
@@ -58,14 +55,19 @@ async fn shutdown_signal() {
     }
 }
 
-/// The operator on a given client until `shutdown` resolves; tests start it in-process.
+/// The operator on a given cluster until `shutdown` resolves; tests start it in-process.
 pub async fn run_with(
-    client: Client,
+    config: Config,
     args: RunArgs,
     shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
 ) -> Result<(), String> {
+    let mut args = args;
+    // Failure logs name the server, so that a user sees which one could not be reached.
+    args.api_server = Some(config.cluster_url.to_string());
+    tracing::info!(server = args.api_server.as_deref(), "connecting to Kubernetes");
     let namespace = args.runtime_namespace.clone();
     let metrics = Arc::new(Metrics::new().map_err(|e| format!("metrics registry: {e}"))?);
+    let client = counted_client(config, &metrics)?;
     let ready = Arc::new(AtomicBool::new(false));
     let metrics_listener = crate::http::bind(&args.metrics_addr).await?;
     let probe_listener = crate::http::bind(&args.health_addr).await?;
@@ -93,7 +95,9 @@ pub async fn run_with(
         ))
     });
     if let Some(election) = &election {
+        let leading = metrics.leader_status(LEASE_NAME);
         election.acquire().await;
+        leading.set(1);
         let holder = election.clone();
         tasks.spawn(async move {
             holder.hold().await;
@@ -113,6 +117,8 @@ pub async fn run_with(
     );
     let ctx = Arc::new(Context::new(client.clone(), recorder, args.clone(), metrics, notifier));
     tasks.spawn(crate::report::run_reporter(ctx.clone()));
+    // The workqueue metrics see what enters kube-runtime's queue: every trigger below.
+    let queue = ctx.instance_queue.clone();
 
     let instances: Api<FluxInstance> = Api::namespaced(client.clone(), &namespace);
     let (reader, writer) = reflector::store();
@@ -122,7 +128,11 @@ pub async fn run_with(
         .default_backoff()
         .reflect(writer)
         .applied_objects()
-        .predicate_filter(instance_change, Default::default());
+        .predicate_filter(instance_change, Default::default())
+        .inspect_ok({
+            let queue = queue.clone();
+            move |instance| queue.add(&key(instance))
+        });
 
     let deployments: Api<Deployment> = Api::namespaced(client.clone(), &namespace);
     let deployment_stream = watcher::watcher(
@@ -131,11 +141,23 @@ pub async fn run_with(
     )
     .default_backoff()
     .touched_objects()
-    .predicate_filter(deployment_change, Default::default());
+    .predicate_filter(deployment_change, Default::default())
+    .inspect_ok({
+        let queue = queue.clone();
+        move |deployment| {
+            if let Some(owner) = owner_of(deployment.clone()) {
+                queue.add(&ref_key(&owner));
+            }
+        }
+    });
 
     // The artifact poller: a reconcile only when an artifact's digest changed.
     let (artifact_trigger, artifact_changes) = futures::channel::mpsc::channel(16);
     tasks.spawn(super::artifact::poll(ctx.clone(), reader.clone(), artifact_trigger));
+    let artifact_changes = artifact_changes.inspect({
+        let queue = queue.clone();
+        move |instance| queue.add(&ref_key(instance))
+    });
 
     tracing::info!(namespace, "starting the FluxInstance controller");
     Controller::for_stream(instance_stream, reader)
@@ -144,9 +166,15 @@ pub async fn run_with(
         .reconcile_on(artifact_changes)
         .graceful_shutdown_on(shutdown)
         .run(reconcile, error_policy, ctx)
-        .for_each(|result| async move {
-            if let Err(error) = result {
-                tracing::debug!(%error, "reconcile");
+        .for_each(|result| {
+            // A trigger for an object that is gone never reaches a worker: the queue drops it.
+            if let Err(ControllerError::ObjectNotFound(gone)) = &result {
+                queue.forget(&ref_key(gone.as_ref()));
+            }
+            async move {
+                if let Err(error) = result {
+                    tracing::debug!(%error, "reconcile");
+                }
             }
         })
         .await;
@@ -176,6 +204,21 @@ fn notifier(args: &RunArgs, metrics: &Metrics, identity: &str) -> Result<Notifie
         instance: identity.to_owned(),
     };
     Notifier::start(address, reporting, outcomes)
+}
+
+/// The kube client, with every request it makes counted in `rest_client_requests_total`.
+fn counted_client(config: Config, metrics: &Metrics) -> Result<Client, String> {
+    let host = config
+        .cluster_url
+        .authority()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    let builder = ClientBuilder::try_from(config).map_err(|e| format!("cannot connect to Kubernetes: {e}"))?;
+    Ok(builder.with_layer(&metrics.rest_layer(host)).build())
+}
+
+fn ref_key<K: Lookup + ?Sized>(r: &ObjectRef<K>) -> String {
+    format!("{}/{}", r.namespace.as_deref().unwrap_or_default(), r.name)
 }
 
 /// Background tasks that live exactly as long as the operator: aborted when `run_with`

@@ -1,8 +1,6 @@
 //! Reads the cluster and computes the FluxReport's spec and the metric series. Lists are
 //! paginated, so memory stays bounded however many Flux objects there are.
 
-use std::collections::BTreeMap;
-
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Node;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
@@ -11,10 +9,10 @@ use kube::core::{ApiResource, GroupVersionKind};
 use kube::{Client, ResourceExt};
 use serde_json::Value;
 
-use super::stats::{classify, human_size};
+use super::stats::{classify, human_size, str_of};
 use crate::api::{
-    API_VERSION, ClusterInfo, ComponentStatus, FluxDistributionStatus, FluxInstance, FluxReportSpec, OperatorInfo,
-    ReconcilerStats, ReconcilerStatus, SyncStatus,
+    API_VERSION, ClusterInfo, ComponentStatus, FluxDistributionStatus, FluxInstance, FluxReportSpec, GROUP,
+    OperatorInfo, ReconcilerStats, ReconcilerStatus, SyncStatus,
 };
 use crate::apply::{Pager, Readiness, readiness};
 use crate::metrics::{InstanceInfo, ResourceInfo};
@@ -22,6 +20,8 @@ use crate::metrics::{InstanceInfo, ResourceInfo};
 const PAGE: u32 = 500;
 const FLUX_CRD: &str = "gitrepositories.source.toolkit.fluxcd.io";
 const PART_OF_FLUX: &str = "app.kubernetes.io/part-of=flux";
+/// Plurals of the operator's own reconciled kinds besides FluxInstance.
+const OPERATOR_APPLIERS: [&str; 2] = ["resourcesets", "resourcesetinputproviders"];
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -58,7 +58,7 @@ pub async fn compute(client: &Client, namespace: &str) -> Result<Computed, Error
     computed.spec.cluster = Some(cluster(client).await?);
     computed.spec.operator = Some(OperatorInfo {
         api_version: API_VERSION.to_owned(),
-        version: format!("v{}", env!("CARGO_PKG_VERSION")),
+        version: crate::metrics::operator_version(),
         platform: crate::metrics::platform(),
     });
     computed.spec.components = components(client, namespace).await?;
@@ -69,6 +69,7 @@ pub async fn compute(client: &Client, namespace: &str) -> Result<Computed, Error
         .await
         .map_err(read("FluxInstances"))?;
     let (mut reconcilers, resources) = flux_reconcilers(client).await?;
+    reconcilers.extend(operator_reconcilers(client).await?);
     let mut stats = ReconcilerStats::default();
     for instance in &instance_list {
         let value = serde_json::to_value(instance).unwrap_or(Value::Null);
@@ -94,7 +95,8 @@ pub async fn compute(client: &Client, namespace: &str) -> Result<Computed, Error
         kind: "FluxInstance".into(),
         stats: Some(stats),
     });
-    reconcilers.sort_by(|a, b| a.kind.cmp(&b.kind).then(a.api_version.cmp(&b.api_version)));
+    // Grouped by API, as upstream lists them.
+    reconcilers.sort_by(|a, b| a.api_version.cmp(&b.api_version).then(a.kind.cmp(&b.kind)));
     computed.spec.reconcilers = reconcilers;
     computed.resources = resources;
 
@@ -200,40 +202,70 @@ async fn flux_reconcilers(client: &Client) -> Result<(Vec<ReconcilerStatus>, Vec
     let mut reconcilers = Vec::new();
     let mut resources = Vec::new();
     for crd in &list.items {
-        let Some(version) = crd.spec.versions.iter().find(|v| v.storage).map(|v| v.name.clone()) else {
-            continue;
-        };
-        let names = &crd.spec.names;
-        let gvk = GroupVersionKind::gvk(&crd.spec.group, &version, &names.kind);
-        let resource = ApiResource::from_gvk_with_plural(&gvk, &names.plural);
-        let api: Api<DynamicObject> = Api::all_with(client.clone(), &resource);
-        let mut stats = ReconcilerStats::default();
-        let mut total_size: Option<u64> = None;
-        let mut pager = Pager::new(ListParams::default(), PAGE);
-        while let Some(params) = pager.next_params() {
-            let page = api
-                .list(params)
-                .await
-                .map_err(read(format!("{} objects", names.kind)))?;
-            pager.advance(&page.metadata);
-            for item in &page.items {
-                let value = serde_json::to_value(item).unwrap_or(Value::Null);
-                let state = classify(&names.kind, &value);
-                count(&mut stats, state.suspended, state.failing);
-                if let Some(size) = state.artifact_size {
-                    *total_size.get_or_insert(0) += size;
-                }
+        if let Some(reconciler) = scan(client, crd, Some(&mut resources)).await? {
+            reconcilers.push(reconciler);
+        }
+    }
+    Ok((reconcilers, resources))
+}
+
+/// The operator's own appliers, listed when their CRDs are installed, as upstream lists
+/// them; their objects have no `flux_resource_info` series upstream either.
+async fn operator_reconcilers(client: &Client) -> Result<Vec<ReconcilerStatus>, Error> {
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    let mut out = Vec::new();
+    for plural in OPERATOR_APPLIERS {
+        let name = format!("{plural}.{GROUP}");
+        let crd = crds.get_opt(&name).await.map_err(read(format!("the CRD {name}")))?;
+        if let Some(crd) = crd
+            && let Some(reconciler) = scan(client, &crd, None).await?
+        {
+            out.push(reconciler);
+        }
+    }
+    Ok(out)
+}
+
+/// The statistics of one kind, read page by page; each object's series go to `resources`.
+async fn scan(
+    client: &Client,
+    crd: &CustomResourceDefinition,
+    mut resources: Option<&mut Vec<ResourceInfo>>,
+) -> Result<Option<ReconcilerStatus>, Error> {
+    let Some(version) = crd.spec.versions.iter().find(|v| v.storage).map(|v| v.name.clone()) else {
+        return Ok(None);
+    };
+    let names = &crd.spec.names;
+    let gvk = GroupVersionKind::gvk(&crd.spec.group, &version, &names.kind);
+    let resource = ApiResource::from_gvk_with_plural(&gvk, &names.plural);
+    let api: Api<DynamicObject> = Api::all_with(client.clone(), &resource);
+    let mut stats = ReconcilerStats::default();
+    let mut total_size: Option<u64> = None;
+    let mut pager = Pager::new(ListParams::default(), PAGE);
+    while let Some(params) = pager.next_params() {
+        let page = api
+            .list(params)
+            .await
+            .map_err(read(format!("{} objects", names.kind)))?;
+        pager.advance(&page.metadata);
+        for item in &page.items {
+            let value = serde_json::to_value(item).unwrap_or(Value::Null);
+            let state = classify(&names.kind, &value);
+            count(&mut stats, state.suspended, state.failing);
+            if let Some(size) = state.artifact_size {
+                *total_size.get_or_insert(0) += size;
+            }
+            if let Some(resources) = resources.as_deref_mut() {
                 resources.push(state.info);
             }
         }
-        stats.total_size = total_size.map(human_size).unwrap_or_default();
-        reconcilers.push(ReconcilerStatus {
-            api_version: gvk.api_version(),
-            kind: names.kind.clone(),
-            stats: Some(stats),
-        });
     }
-    Ok((reconcilers, resources))
+    stats.total_size = total_size.map(human_size).unwrap_or_default();
+    Ok(Some(ReconcilerStatus {
+        api_version: gvk.api_version(),
+        kind: names.kind.clone(),
+        stats: Some(stats),
+    }))
 }
 
 fn count(stats: &mut ReconcilerStats, suspended: bool, failing: bool) {
@@ -263,35 +295,46 @@ async fn sync(client: &Client, instance: &FluxInstance) -> Result<Option<SyncSta
         Err(kube::Error::Api(s)) if s.code == 404 => None,
         Err(e) => return Err(read("the sync Kustomization")(e)),
     };
-    let mut status = SyncStatus {
+    // Not created yet (or its CRD missing): upstream leaves the sync out of the report.
+    let Some(live) = live else { return Ok(None) };
+    let (ready, status) = sync_state(&live.data);
+    Ok(Some(SyncStatus {
         id: format!("kustomization/{name}"),
         path: sync.path.clone(),
-        ready: false,
-        status: "not found".into(),
+        ready,
+        status,
         source: sync.url.clone(),
-    };
-    if let Some(live) = live {
-        let conditions: BTreeMap<String, (String, String)> = live.data["status"]["conditions"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|c| {
-                Some((
-                    c["type"].as_str()?.to_owned(),
-                    (
-                        c["status"].as_str().unwrap_or_default().to_owned(),
-                        c["message"].as_str().unwrap_or_default().to_owned(),
-                    ),
-                ))
-            })
-            .collect();
-        match conditions.get("Ready") {
-            Some((s, message)) => {
-                status.ready = s == "True";
-                status.status = message.clone();
-            }
-            None => status.status = "reconciliation in progress".into(),
-        }
+    }))
+}
+
+/// (ready, status) of the sync Kustomization: its Ready condition, or where it stands
+/// without one.
+fn sync_state(live: &Value) -> (bool, String) {
+    let ready = live["status"]["conditions"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["type"] == "Ready"));
+    match ready {
+        Some(c) => (c["status"] == "True", str_of(&c["message"])),
+        // Created, never reconciled yet: upstream's wording.
+        None => (false, "not initialized".into()),
     }
-    Ok(Some(status))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn sync_states() {
+        let fresh = json!({"metadata": {"name": "flux-system"}, "status": {}});
+        assert_eq!(sync_state(&fresh), (false, "not initialized".into()));
+        let ready = json!({"status": {"conditions": [
+            {"type": "Reconciling", "status": "True", "message": "x"},
+            {"type": "Ready", "status": "True", "message": "Applied revision: main@sha1:1"}]}});
+        assert_eq!(sync_state(&ready), (true, "Applied revision: main@sha1:1".into()));
+        let failed =
+            json!({"status": {"conditions": [{"type": "Ready", "status": "False", "message": "build failed"}]}});
+        assert_eq!(sync_state(&failed), (false, "build failed".into()));
+    }
 }

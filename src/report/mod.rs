@@ -5,5 +5,5 @@ mod reconciler;
 mod stats;
 
 pub use compute::{Computed, Error, compute};
-pub use reconciler::{REPORT_CONTROLLER, refresh, run_reporter};
+pub use reconciler::{REPORT_CONTROLLER, Trigger, refresh, run_reporter};
 pub use stats::{ObjectState, classify, human_size};

@@ -30,16 +30,6 @@ pub fn classify(kind: &str, obj: &Value) -> ObjectState {
     let ready_status = ready.and_then(|c| c["status"].as_str()).unwrap_or("Unknown");
     let reason = ready.and_then(|c| c["reason"].as_str()).unwrap_or_default();
     let failing = !suspended && ready_status == "False" && reason != DEPENDENCY_NOT_READY;
-    let revision = first_str(&[
-        &status["artifact"]["revision"],
-        &status["lastAppliedRevision"],
-        &status["lastAttemptedRevision"],
-    ]);
-    let source_name = first_str(&[
-        &spec["sourceRef"]["name"],
-        &spec["chart"]["spec"]["sourceRef"]["name"],
-        &spec["chartRef"]["name"],
-    ]);
     ObjectState {
         suspended,
         failing,
@@ -49,35 +39,42 @@ pub fn classify(kind: &str, obj: &Value) -> ObjectState {
             kind: kind.to_owned(),
             name: str_of(&meta["name"]),
             namespace: str_of(&meta["namespace"]),
-            ready: ready_status.to_owned(),
+            ready: if is_static(kind, spec) { "True" } else { ready_status }.to_owned(),
             reason: reason.to_owned(),
             suspended,
-            revision,
-            url: str_of(&spec["url"]),
-            ref_: reference(&spec["ref"]),
-            source_name,
+            // The last attempted revision, not the last applied: a failing rollout shows
+            // what it is stuck on, as upstream's series do.
+            revision: first_str(&[&status["artifact"]["revision"], &status["lastAttemptedRevision"]]),
+            url: first_str(&[&spec["url"], &spec["endpoint"], &spec["image"], &status["webhookPath"]]),
+            ref_: first_str(&[
+                &spec["ref"]["name"],
+                &spec["ref"]["semver"],
+                &spec["ref"]["tag"],
+                &spec["ref"]["branch"],
+                &spec["bucketName"],
+            ]),
+            source_name: first_str(&[
+                &spec["sourceRef"]["name"],
+                &spec["chart"]["spec"]["sourceRef"]["name"],
+                &spec["chartRef"]["name"],
+                &spec["imageRepositoryRef"]["name"],
+            ]),
             path: str_of(&spec["path"]),
         },
     }
 }
 
-/// The one value of a source's `spec.ref` that names what is followed.
-fn reference(r: &Value) -> String {
-    first_str(&[
-        &r["branch"],
-        &r["tag"],
-        &r["semver"],
-        &r["name"],
-        &r["commit"],
-        &r["digest"],
-    ])
+/// Objects their controllers never reconcile into a Ready condition (notification
+/// configuration, OCI Helm repositories): upstream's series call them ready.
+fn is_static(kind: &str, spec: &Value) -> bool {
+    matches!(kind, "Alert" | "Provider") || (kind == "HelmRepository" && spec["type"] == "oci")
 }
 
 fn first_str(values: &[&Value]) -> String {
     values.iter().find_map(|v| v.as_str()).unwrap_or_default().to_owned()
 }
 
-fn str_of(v: &Value) -> String {
+pub(super) fn str_of(v: &Value) -> String {
     v.as_str().unwrap_or_default().to_owned()
 }
 
@@ -104,7 +101,7 @@ mod tests {
     fn ks(ready: &str, reason: &str, suspend: bool) -> Value {
         json!({"metadata": {"name": "a", "namespace": "n", "uid": "u"},
                "spec": {"suspend": suspend, "path": "./apps", "sourceRef": {"kind": "GitRepository", "name": "repo"}},
-               "status": {"lastAppliedRevision": "main@sha1:abc",
+               "status": {"lastAppliedRevision": "main@sha1:abc", "lastAttemptedRevision": "main@sha1:def",
                           "conditions": [{"type": "Ready", "status": ready, "reason": reason}]}})
     }
 
@@ -116,7 +113,7 @@ mod tests {
         assert!(suspended.suspended && !suspended.failing);
         let ok = classify("Kustomization", &ks("True", "ReconciliationSucceeded", false));
         assert!(!ok.failing && !ok.suspended);
-        assert_eq!(ok.info.revision, "main@sha1:abc");
+        assert_eq!(ok.info.revision, "main@sha1:def");
         assert_eq!(ok.info.source_name, "repo");
         assert_eq!(ok.info.path, "./apps");
         let annotated = json!({"metadata": {"annotations": {"fluxcd.controlplane.io/reconcile": "disabled"}}});
@@ -133,6 +130,125 @@ mod tests {
             ("https://x", "main", Some(2048))
         );
         assert_eq!(s.info.ready, "Unknown");
+    }
+
+    /// (kind, object) -> (ready, url, ref, source_name, revision), as upstream v0.58.1's
+    /// flux_resource_info showed them for the same objects on a test bed.
+    #[test]
+    fn labels_of_every_kind_match_upstream() {
+        let ready = json!([{"type": "Ready", "status": "True", "reason": "Succeeded"}]);
+        let cases = [
+            (
+                "Bucket",
+                json!({"spec": {"endpoint": "minio:9000", "bucketName": "podinfo", "prefix": "apps"},
+                              "status": {"artifact": {"revision": "sha256:6666"}, "conditions": ready}}),
+                ("True", "minio:9000", "podinfo", "", "sha256:6666"),
+            ),
+            (
+                "Receiver",
+                json!({"spec": {"type": "github"}, "status": {"webhookPath": "/hook/abc", "conditions": ready}}),
+                ("True", "/hook/abc", "", "", ""),
+            ),
+            (
+                "ImageRepository",
+                json!({"spec": {"image": "ghcr.io/org/app"}, "status": {"conditions": ready}}),
+                ("True", "ghcr.io/org/app", "", "", ""),
+            ),
+            (
+                "ImagePolicy",
+                json!({"spec": {"imageRepositoryRef": {"name": "app"}},
+                                   "status": {"latestRef": {"tag": "6.7.1"}, "conditions": ready}}),
+                ("True", "", "", "app", ""),
+            ),
+            (
+                "Alert",
+                json!({"spec": {"providerRef": {"name": "slack"}}}),
+                ("True", "", "", "", ""),
+            ),
+            (
+                "Provider",
+                json!({"spec": {"type": "slack", "address": "https://x"}}),
+                ("True", "", "", "", ""),
+            ),
+            (
+                "HelmRepository",
+                json!({"spec": {"type": "oci", "url": "oci://x/charts"},
+                                      "status": {"conditions": [{"type": "Ready", "status": "False", "reason": "AuthFailed"}]}}),
+                ("True", "oci://x/charts", "", "", ""),
+            ),
+            (
+                "HelmRepository",
+                json!({"spec": {"url": "https://x"}}),
+                ("Unknown", "https://x", "", "", ""),
+            ),
+            (
+                "OCIRepository",
+                json!({"spec": {"url": "oci://x", "ref": {"tag": "latest", "semver": ">=6.0.0"}},
+                                     "status": {"artifact": {"revision": "6.7.1@sha256:4444"}}}),
+                ("Unknown", "oci://x", ">=6.0.0", "", "6.7.1@sha256:4444"),
+            ),
+            (
+                "OCIRepository",
+                json!({"spec": {"url": "oci://x", "ref": {"digest": "sha256:5555"}}}),
+                ("Unknown", "oci://x", "", "", ""),
+            ),
+            (
+                "Kustomization",
+                json!({"spec": {"sourceRef": {"name": "git"}},
+                                     "status": {"lastAppliedRevision": "main@sha1:1", "lastAttemptedRevision": "main@sha1:9"}}),
+                ("Unknown", "", "", "git", "main@sha1:9"),
+            ),
+            (
+                "Kustomization",
+                json!({"spec": {}, "status": {"lastAppliedRevision": "main@sha1:1"}}),
+                ("Unknown", "", "", "", ""),
+            ),
+            (
+                "HelmRelease",
+                json!({"spec": {"chart": {"spec": {"sourceRef": {"name": "charts"}}}},
+                                   "status": {"lastAttemptedRevision": "6.7.1"}}),
+                ("Unknown", "", "", "charts", "6.7.1"),
+            ),
+        ];
+        for (kind, obj, want) in cases {
+            let i = classify(kind, &obj).info;
+            let got = (
+                i.ready.as_str(),
+                i.url.as_str(),
+                i.ref_.as_str(),
+                i.source_name.as_str(),
+                i.revision.as_str(),
+            );
+            assert_eq!(got, want, "{kind} {obj}");
+        }
+    }
+
+    /// Which `spec.ref` field names what a source follows, as upstream picks it; commits
+    /// and digests are never shown.
+    #[test]
+    fn reference_precedence() {
+        let cases = [
+            (json!({"branch": "b", "tag": "t"}), "t"),
+            (json!({"tag": "t", "semver": "s"}), "s"),
+            (json!({"branch": "b", "commit": "c"}), "b"),
+            (json!({"name": "n", "commit": "c"}), "n"),
+            (json!({"semver": "s", "commit": "c"}), "s"),
+            (json!({"branch": "b", "name": "n"}), "n"),
+            (json!({"name": "n", "semver": "s"}), "n"),
+            (json!({"commit": "c"}), ""),
+        ];
+        for (r, want) in cases {
+            let obj = json!({"spec": {"url": "https://x", "ref": r}});
+            assert_eq!(classify("GitRepository", &obj).info.ref_, want, "{r}");
+        }
+    }
+
+    #[test]
+    fn a_static_object_still_counts_as_failing() {
+        let obj = json!({"spec": {"type": "oci"}, "status": {"conditions": [{"type": "Ready", "status": "False", "reason": "AuthFailed"}]}});
+        let s = classify("HelmRepository", &obj);
+        assert!(s.failing);
+        assert_eq!((s.info.ready.as_str(), s.info.reason.as_str()), ("True", "AuthFailed"));
     }
 
     #[test]

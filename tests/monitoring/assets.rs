@@ -14,16 +14,6 @@ pub const DASHBOARD: &str = "charts/flux-operator-rs/files/dashboards/flux-opera
 pub const RULES: &str = "charts/flux-operator-rs/files/alerts/flux-operator-rs.yaml";
 pub const RULE_TESTS: &str = "tests/monitoring/alerts.test.yaml";
 
-/// Metric families the dashboard shows that the operator does not export yet (another
-/// track adds them). A panel on one of these is checked once the family is exported, and
-/// reported as pending until then. Empty this list once they have landed.
-pub const PENDING_FAMILIES: &[&str] = &[
-    "controller_runtime_reconcile_errors_total",
-    "workqueue_depth",
-    "rest_client_requests_total",
-    "leader_election_master_status",
-];
-
 /// Grafana's own variables the dashboard may use, and what the tests put in their place:
 /// a window that holds a few of the test's 1 s scrapes.
 pub const BUILTINS: &[(&str, &str)] = &[("__rate_interval", "20s")];
@@ -134,41 +124,4 @@ pub fn alerts(rules: &Value) -> Vec<(String, String)> {
         .flat_map(|g| g["rules"].as_array().expect("rules"))
         .filter_map(|r| Some((r["alert"].as_str()?.to_owned(), r["expr"].as_str()?.to_owned())))
         .collect()
-}
-
-/// How the operator spells the `suspended` label right now. The dashboard and the rules
-/// match upstream's "True"/"False"; until the operator writes that too, the tests lower the
-/// matchers' case (and say so) so that the rest of each query is still checked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Spelling {
-    Upstream,
-    Lowercase,
-}
-
-impl Spelling {
-    /// From the `suspended` values of the info series of an exposition.
-    pub fn of(exposition: &str) -> Self {
-        let values: BTreeSet<String> = ["flux_instance_info", "flux_resource_info"]
-            .iter()
-            .flat_map(|m| crate::prometheus::series(exposition, m))
-            .filter_map(|s| s.get("suspended").cloned())
-            .collect();
-        let all_in = |allowed: &[&str]| !values.is_empty() && values.iter().all(|v| allowed.contains(&v.as_str()));
-        if all_in(&["True", "False"]) {
-            Spelling::Upstream
-        } else if all_in(&["true", "false"]) {
-            Spelling::Lowercase
-        } else {
-            panic!("suspended label values {values:?}: neither True/False nor true/false")
-        }
-    }
-
-    pub fn apply(self, text: &str) -> String {
-        match self {
-            Spelling::Upstream => text.to_owned(),
-            Spelling::Lowercase => text
-                .replace(r#"suspended="False""#, r#"suspended="false""#)
-                .replace(r#"suspended="True""#, r#"suspended="true""#),
-        }
-    }
 }

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use crate::assets::*;
 use crate::common::{client, install_crds, namespace};
 use crate::harness::*;
-use crate::prometheus::{Prometheus, exports, free_port, scrape};
+use crate::prometheus::{Prometheus, free_port, scrape};
 
 /// The scrape job, as the chart's ServiceMonitor names it for a release `flux-operator-rs`.
 const JOB: &str = "flux-operator-rs";
@@ -52,31 +52,36 @@ async fn dashboard_and_alerts_work_on_live_metrics() {
     let ns = namespace(&client, "monitoring").await;
     let metrics_port = free_port();
     let metrics_flag = format!("--metrics-addr=127.0.0.1:{metrics_port}");
-    let operator = start_operator(&client, &ns, &[&metrics_flag, "--enable-leader-election=true"]);
+    let operator = start_operator(&ns, &[&metrics_flag, "--enable-leader-election=true"]);
     let _kubelet = start_kubelet(&client, &ns);
     apply_instance(&client, &ns, instance_spec(None), json!({})).await;
     wait_instance(&client, &ns, 120, "Ready", |o| is_ready_at(o, "v2.9.4@")).await;
     flux_objects(&client, &ns).await;
     request_report(&client, &ns, "objects").await;
 
-    let spelling = Spelling::of(&scrape(metrics_port));
-    if spelling == Spelling::Lowercase {
-        println!(
-            "pending: the operator writes suspended=\"true\"/\"false\"; the dashboard and the \
-             rules match upstream's \"True\"/\"False\", so this test lowers their case"
-        );
-    }
+    let exposition = scrape(metrics_port);
+    let suspended: std::collections::BTreeSet<String> = ["flux_instance_info", "flux_resource_info"]
+        .iter()
+        .flat_map(|m| crate::prometheus::series(&exposition, m))
+        .filter_map(|s| s.get("suspended").cloned())
+        .collect();
+    // The dashboard and the rules match upstream's spelling of the label.
+    assert_eq!(
+        suspended,
+        ["False".to_owned(), "True".to_owned()].into(),
+        "{exposition}"
+    );
     let dir = tempfile::tempdir().expect("tempdir");
     let rules = dir.path().join("rules.yaml");
     let text = std::fs::read_to_string(path(RULES)).expect("read the rules");
-    std::fs::write(&rules, spelling.apply(&text)).expect("write the rules");
+    std::fs::write(&rules, &text).expect("write the rules");
     let prometheus = Prometheus::start(JOB, metrics_port, &[&rules]);
     prometheus.wait_for_data("flux_operator_info", 60).await;
 
     // Phase 1: Flux installed, one object failing.
     let values = resolve_variables(&prometheus, &ns);
-    check_panels(&prometheus, &client, &ns, &values, spelling, metrics_port).await;
-    check_panel_values(&prometheus, &values, spelling);
+    check_panels(&prometheus, &client, &ns, &values).await;
+    check_panel_values(&prometheus, &values);
     let failing = format!("FluxResourceFailing exported_namespace={ns},job={JOB},kind=Kustomization,name=k-failing");
     let mut seen = expect_alerts(&prometheus, std::slice::from_ref(&failing)).await;
 
@@ -141,35 +146,17 @@ fn has_number(result: &[Value]) -> bool {
         .any(|v| v.parse::<f64>().is_ok_and(f64::is_finite))
 }
 
-/// Every panel query returns numbers, but those on families still pending, which are
-/// listed. Reconciles keep coming meanwhile, so that rates and quantiles have samples.
-async fn check_panels(
-    prometheus: &Prometheus,
-    client: &Client,
-    ns: &str,
-    values: &BTreeMap<String, String>,
-    spelling: Spelling,
-    metrics_port: u16,
-) {
-    let exposition = scrape(metrics_port);
-    for family in PENDING_FAMILIES.iter().filter(|f| exports(&exposition, f)) {
-        println!("{family} is exported now: take it off PENDING_FAMILIES");
-    }
-    let (pending, queries): (Vec<_>, Vec<_>) = panel_queries(&dashboard()).into_iter().partition(|(_, _, expr)| {
-        PENDING_FAMILIES
-            .iter()
-            .any(|f| expr.contains(f) && !exports(&exposition, f))
-    });
-    for (title, ref_id, expr) in &pending {
-        println!("pending: panel {title:?} ({ref_id}) is not checked, its family is not exported yet: {expr}");
-    }
+/// Every panel query returns numbers. Reconciles keep coming meanwhile, so that rates and
+/// quantiles have samples.
+async fn check_panels(prometheus: &Prometheus, client: &Client, ns: &str, values: &BTreeMap<String, String>) {
+    let queries = panel_queries(&dashboard());
     let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
     for round in 0.. {
         request_report(client, ns, &format!("panels-{round}")).await;
         let failures: Vec<String> = queries
             .iter()
             .filter_map(|(title, ref_id, expr)| {
-                let query = spelling.apply(&substitute(expr, values));
+                let query = substitute(expr, values);
                 match prometheus.query(&query) {
                     Ok(result) if has_number(&result) => None,
                     Ok(result) => Some(format!("{title} ({ref_id}): {query}: no number in {result:?}")),
@@ -178,7 +165,7 @@ async fn check_panels(
             })
             .collect();
         if failures.is_empty() {
-            println!("{} panel queries return data; {} pending", queries.len(), pending.len());
+            println!("{} panel queries return data", queries.len());
             return;
         }
         assert!(
@@ -191,21 +178,21 @@ async fn check_panels(
 }
 
 /// The single query of the panel titled `title`, substituted.
-fn panel_query(title: &str, values: &BTreeMap<String, String>, spelling: Spelling) -> String {
+fn panel_query(title: &str, values: &BTreeMap<String, String>) -> String {
     let queries = panel_queries(&dashboard());
     let (_, _, expr) = queries
         .iter()
         .find(|(t, _, _)| t == title)
         .unwrap_or_else(|| panic!("no panel {title}"));
-    spelling.apply(&substitute(expr, values))
+    substitute(expr, values)
 }
 
 /// What the overview and the resource panels show for the objects of this test. The
 /// counting stats fall back to `vector(0)`, so only their values can tell a misspelt
 /// selector from a true zero.
-fn check_panel_values(prometheus: &Prometheus, values: &BTreeMap<String, String>, spelling: Spelling) {
+fn check_panel_values(prometheus: &Prometheus, values: &BTreeMap<String, String>) {
     let query = |title: &str| {
-        let q = panel_query(title, values, spelling);
+        let q = panel_query(title, values);
         prometheus.query(&q).unwrap_or_else(|e| panic!("{title}: {q}: {e}"))
     };
     for (title, expected) in [

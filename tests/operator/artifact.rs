@@ -203,7 +203,6 @@ async fn installed_from_artifact(prefix: &str) -> Installed {
     .await;
     let cache = tempfile::tempdir().expect("tempdir");
     let operator = start_operator(
-        &client,
         &ns,
         &[
             "--artifact-plain-http-registries=127.0.0.1",
@@ -238,7 +237,6 @@ async fn upgrade_on_poll_without_touching_the_instance() {
     let registry = Registry::start(Options::default());
     let storage = storage_with_cache();
     let _operator = start_operator(
-        &client,
         &ns,
         &[
             &format!("--storage-path={}", storage.path().display()),
@@ -337,7 +335,6 @@ async fn wrong_credentials_keep_the_last_good_state() {
     .await;
     let cache = tempfile::tempdir().expect("tempdir");
     let _operator = start_operator(
-        &client,
         &ns,
         &[
             &format!("--artifact-ca-file={}", ca.display()),

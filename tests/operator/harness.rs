@@ -50,13 +50,14 @@ impl Drop for Operator {
 }
 
 /// Starts the operator for `namespace`, with the shared Flux distribution as its data.
-pub fn start_operator(client: &Client, namespace: &str, extra: &[&str]) -> Operator {
-    start_operator_until(client, namespace, extra, std::future::pending())
+/// The operator builds its own client from the test bed's kubeconfig, as `run` does, so
+/// that its request counters see its requests only.
+pub fn start_operator(namespace: &str, extra: &[&str]) -> Operator {
+    start_operator_until(namespace, extra, std::future::pending())
 }
 
 /// Like [`start_operator`]; `shutdown` resolving stops it gracefully, as SIGTERM does.
 pub fn start_operator_until(
-    client: &Client,
     namespace: &str,
     extra: &[&str],
     shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
@@ -78,9 +79,8 @@ pub fn start_operator_until(
     let args = Args::try_parse_from(&argv)
         .unwrap_or_else(|e| panic!("operator flags {argv:?}: {e}"))
         .run;
-    let client = client.clone();
     Operator {
-        handle: tokio::spawn(async move { run_with(client, args, shutdown).await }),
+        handle: tokio::spawn(async move { run_with(common::config().await, args, shutdown).await }),
     }
 }
 
@@ -197,14 +197,17 @@ pub fn resource(group: &str, version: &str, kind: &str) -> ApiResource {
     ApiResource::from_gvk(&GroupVersionKind::gvk(group, version, kind))
 }
 
-/// Creates a Flux object and sets its status through the status subresource, as its
-/// controller would.
+/// Creates a Flux object and, unless `status` is null (objects no controller writes a
+/// status to), sets its status through the status subresource, as its controller would.
 pub async fn flux_object(client: &Client, ns: &str, ar: &ApiResource, name: &str, spec: Value, status: Value) {
     let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, ar);
     let obj = json!({"apiVersion": ar.api_version, "kind": ar.kind, "metadata": {"name": name, "namespace": ns}, "spec": spec});
     api.patch(name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&obj))
         .await
         .expect("create Flux object");
+    if status.is_null() {
+        return;
+    }
     api.patch_status(name, &PatchParams::default(), &Patch::Merge(&json!({"status": status})))
         .await
         .expect("status");
@@ -243,8 +246,10 @@ pub async fn request_report(client: &Client, ns: &str, token: &str) -> FluxRepor
 /// (verb, dry_run, resource, subresource) of the API server's request counter.
 pub type RequestKey = (String, String, String, String);
 
+pub type RequestCounts = BTreeMap<RequestKey, f64>;
+
 /// The API server's request counters, summed by [`RequestKey`].
-pub async fn request_counts(client: &Client) -> BTreeMap<RequestKey, f64> {
+pub async fn request_counts(client: &Client) -> RequestCounts {
     let req = http::Request::get("/metrics").body(Vec::new()).expect("request");
     let text = client.request_text(req).await.expect("GET /metrics");
     let mut counts = BTreeMap::new();

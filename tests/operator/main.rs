@@ -9,7 +9,9 @@ pub mod harness;
 pub mod prometheus;
 
 mod artifact;
+mod flux_objects;
 mod notify;
 mod process;
 mod reconciler;
 mod report;
+mod report_metrics;

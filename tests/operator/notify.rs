@@ -193,7 +193,7 @@ async fn install_and_upgrade_events_reach_an_alert_on_flux_instance() {
     alert_on_flux_instance(&client, &ns, &receiver).await;
 
     let address = format!("--notification-controller-address={events_address}");
-    let _operator = start_operator(&client, &ns, &[&address]);
+    let _operator = start_operator(&ns, &[&address]);
     let _kubelet = start_kubelet(&client, &ns);
     let spec = |version: &str| json!({"distribution": {"version": version, "registry": "ghcr.io/fluxcd"}});
     apply_instance(&client, &ns, spec("2.8.x"), json!({})).await;
@@ -231,7 +231,7 @@ async fn an_unreachable_notification_controller_does_not_hold_up_ready() {
     let address = format!("--notification-controller-address=http://127.0.0.1:{}/", free_port());
     let metrics_port = free_port();
     let metrics = format!("--metrics-addr=127.0.0.1:{metrics_port}");
-    let _operator = start_operator(&client, &ns, &[&address, &metrics]);
+    let _operator = start_operator(&ns, &[&address, &metrics]);
     let _kubelet = start_kubelet(&client, &ns);
     let spec = json!({"distribution": {"version": "2.9.x", "registry": "ghcr.io/fluxcd"}, "wait": false});
     let started = tokio::time::Instant::now();

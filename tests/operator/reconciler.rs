@@ -84,7 +84,7 @@ where
 async fn install_upgrade_refused_downgrade_and_patch_downgrade() {
     let _serial = serial().await;
     let (client, ns) = setup("op-upgrade").await;
-    let _operator = start_operator(&client, &ns, &[]);
+    let _operator = start_operator(&ns, &[]);
     let _kubelet = start_kubelet(&client, &ns);
 
     apply_instance(&client, &ns, spec("2.8.x"), json!({})).await;
@@ -194,7 +194,7 @@ async fn install_upgrade_refused_downgrade_and_patch_downgrade() {
 async fn patches_common_metadata_and_component_removal() {
     let _serial = serial().await;
     let (client, ns) = setup("op-patch").await;
-    let _operator = start_operator(&client, &ns, &[]);
+    let _operator = start_operator(&ns, &[]);
     let _kubelet = start_kubelet(&client, &ns);
 
     let components = [
@@ -257,7 +257,7 @@ async fn patches_common_metadata_and_component_removal() {
 async fn drift_is_corrected_and_foreign_managers_lose_their_fields() {
     let _serial = serial().await;
     let (client, ns) = setup("op-drift").await;
-    let _operator = start_operator(&client, &ns, &[]);
+    let _operator = start_operator(&ns, &[]);
     let _kubelet = start_kubelet(&client, &ns);
     apply_instance(&client, &ns, spec("2.9.x"), json!({})).await;
     wait_instance(&client, &ns, 120, "Ready", |o| is_ready_at(o, "v2.9.4@")).await;
@@ -305,7 +305,7 @@ async fn drift_is_corrected_and_foreign_managers_lose_their_fields() {
 async fn wait_timeout_names_the_unready_deployment() {
     let _serial = serial().await;
     let (client, ns) = setup("op-timeout").await;
-    let _operator = start_operator(&client, &ns, &[]);
+    let _operator = start_operator(&ns, &[]);
     // No kubelet: the Deployments never become ready.
     apply_instance(
         &client,
@@ -335,7 +335,7 @@ async fn wait_timeout_names_the_unready_deployment() {
 async fn requested_at_triggers_and_suspend_stops_reconciling() {
     let _serial = serial().await;
     let (client, ns) = setup("op-suspend").await;
-    let _operator = start_operator(&client, &ns, &[]);
+    let _operator = start_operator(&ns, &[]);
     let _kubelet = start_kubelet(&client, &ns);
     let mut s = spec("2.9.x");
     apply_instance(&client, &ns, s.clone(), json!({})).await;
@@ -382,7 +382,7 @@ async fn requested_at_triggers_and_suspend_stops_reconciling() {
 async fn delete_while_suspended_keeps_flux() {
     let _serial = serial().await;
     let (client, ns) = setup("op-keep").await;
-    let _operator = start_operator(&client, &ns, &[]);
+    let _operator = start_operator(&ns, &[]);
     let _kubelet = start_kubelet(&client, &ns);
     apply_instance(&client, &ns, spec("2.9.x"), json!({})).await;
     wait_instance(&client, &ns, 120, "Ready", |o| is_ready_at(o, "v2.9.4@")).await;
@@ -420,7 +420,7 @@ async fn delete_while_suspended_keeps_flux() {
 async fn delete_uninstalls_but_keeps_the_namespace() {
     let _serial = serial().await;
     let (client, ns) = setup("op-uninstall").await;
-    let _operator = start_operator(&client, &ns, &[]);
+    let _operator = start_operator(&ns, &[]);
     let _kubelet = start_kubelet(&client, &ns);
     apply_instance(&client, &ns, spec("2.9.x"), json!({})).await;
     wait_instance(&client, &ns, 120, "Ready", |o| is_ready_at(o, "v2.9.4@")).await;
@@ -456,7 +456,7 @@ async fn instances_outside_the_runtime_namespace_are_ignored() {
     let _serial = serial().await;
     let (client, ns) = setup("op-mine").await;
     let other = namespace(&client, "op-other").await;
-    let _operator = start_operator(&client, &ns, &[]);
+    let _operator = start_operator(&ns, &[]);
     apply_instance(&client, &other, spec("2.9.x"), json!({})).await;
     tokio::time::sleep(Duration::from_secs(4)).await;
     let obj = Api::<FluxInstance>::namespaced(client.clone(), &other)
@@ -472,7 +472,7 @@ async fn instances_outside_the_runtime_namespace_are_ignored() {
 async fn a_no_op_reconcile_writes_nothing() {
     let _serial = serial().await;
     let (client, ns) = setup("op-noop").await;
-    let _operator = start_operator(&client, &ns, &[]);
+    let _operator = start_operator(&ns, &[]);
     let _kubelet = start_kubelet(&client, &ns);
     let s = spec("2.9.x");
     apply_instance(&client, &ns, s.clone(), json!({})).await;
@@ -526,7 +526,7 @@ async fn a_no_op_reconcile_writes_nothing() {
 async fn bad_constraint_and_bad_patch_stall_and_keep_the_last_good_state() {
     let _serial = serial().await;
     let (client, ns) = setup("op-bad").await;
-    let _operator = start_operator(&client, &ns, &[]);
+    let _operator = start_operator(&ns, &[]);
     let _kubelet = start_kubelet(&client, &ns);
     apply_instance(&client, &ns, spec("2.9.x"), json!({})).await;
     let good = wait_instance(&client, &ns, 120, "Ready", |o| is_ready_at(o, "v2.9.4@")).await;
@@ -581,7 +581,7 @@ async fn bad_constraint_and_bad_patch_stall_and_keep_the_last_good_state() {
 async fn an_operator_restarted_mid_install_finishes_the_job() {
     let _serial = serial().await;
     let (client, ns) = setup("op-restart").await;
-    let first = start_operator(&client, &ns, &[]);
+    let first = start_operator(&ns, &[]);
     apply_instance(&client, &ns, spec("2.9.x"), json!({})).await;
     // No kubelet yet: the first operator applies and then waits for readiness.
     wait_instance(&client, &ns, 60, "install in progress", |o| {
@@ -590,7 +590,7 @@ async fn an_operator_restarted_mid_install_finishes_the_job() {
     .await;
     drop(first);
     let _kubelet = start_kubelet(&client, &ns);
-    let _second = start_operator(&client, &ns, &[]);
+    let _second = start_operator(&ns, &[]);
     wait_instance(&client, &ns, 120, "Ready after the restart", |o| {
         is_ready_at(o, "v2.9.4@")
     })
@@ -621,7 +621,7 @@ async fn api_errors_are_retried_without_reporting_ready() {
     assert!(ok, "policy: {err}");
     tokio::time::sleep(Duration::from_secs(2)).await;
 
-    let _operator = start_operator(&client, &ns, &[]);
+    let _operator = start_operator(&ns, &[]);
     let _kubelet = start_kubelet(&client, &ns);
     apply_instance(&client, &ns, spec("2.9.x"), json!({})).await;
     let failed = wait_instance(&client, &ns, 60, "ReconciliationFailed from the policy", |o| {
@@ -661,7 +661,7 @@ async fn api_errors_are_retried_without_reporting_ready() {
 async fn wait_false_is_ready_without_healthy_deployments() {
     let _serial = serial().await;
     let (client, ns) = setup("op-nowait").await;
-    let _operator = start_operator(&client, &ns, &[]);
+    let _operator = start_operator(&ns, &[]);
     // No kubelet: nothing becomes ready, and with wait: false nothing needs to.
     let mut s = spec("2.9.x");
     s["wait"] = json!(false);
@@ -684,7 +684,7 @@ async fn wait_false_is_ready_without_healthy_deployments() {
 async fn an_upgrade_migrates_storage_versions_and_events_tell_the_story() {
     let _serial = serial().await;
     let (client, ns) = setup("op-migrate").await;
-    let _operator = start_operator(&client, &ns, &[]);
+    let _operator = start_operator(&ns, &[]);
     let _kubelet = start_kubelet(&client, &ns);
     let crds = Api::<CustomResourceDefinition>::all(client.clone());
     // Other scenarios leave newer CRDs behind; an older Flux cannot be installed over them.
@@ -775,14 +775,14 @@ async fn leader_election_lets_one_replica_work_and_a_standby_take_over() {
     let (client, ns) = setup("op-leader").await;
     let leases: Api<Lease> = Api::namespaced(client.clone(), &ns);
     let holder = lease_holder;
-    let first = start_operator(&client, &ns, &["--enable-leader-election=true"]);
+    let first = start_operator(&ns, &["--enable-leader-election=true"]);
     wait_until(30, "the first replica holds the Lease", || {
         let leases = leases.clone();
         async move { holder(leases).await.is_some() }
     })
     .await;
     let first_holder = holder(leases.clone()).await.unwrap();
-    let _second = start_operator(&client, &ns, &["--enable-leader-election=true"]);
+    let _second = start_operator(&ns, &["--enable-leader-election=true"]);
     let _kubelet = start_kubelet(&client, &ns);
     apply_instance(&client, &ns, spec("2.9.x"), json!({})).await;
     wait_instance(&client, &ns, 120, "Ready under the leader", |o| {
@@ -826,7 +826,7 @@ async fn a_gracefully_stopped_leader_releases_the_lease() {
     let leases: Api<Lease> = Api::namespaced(client.clone(), &ns);
     let holder = lease_holder;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let _first = start_operator_until(&client, &ns, &["--enable-leader-election"], async move {
+    let _first = start_operator_until(&ns, &["--enable-leader-election"], async move {
         let _ = stopped.await;
     });
     wait_until(30, "the first replica holds the Lease", || {
@@ -835,11 +835,7 @@ async fn a_gracefully_stopped_leader_releases_the_lease() {
     })
     .await;
     let first_holder = holder(leases.clone()).await.unwrap();
-    let _second = start_operator(
-        &client,
-        &ns,
-        &["--enable-leader-election", "--leader-election-retry-period=1s"],
-    );
+    let _second = start_operator(&ns, &["--enable-leader-election", "--leader-election-retry-period=1s"]);
     let stopped_at = tokio::time::Instant::now();
     stop.send(()).unwrap();
     // The Lease lasts 35 s: a standby holding it within 10 s got it released, not expired.
@@ -859,7 +855,7 @@ async fn a_gracefully_stopped_leader_releases_the_lease() {
 async fn a_newer_generation_cancels_the_wait() {
     let _serial = serial().await;
     let (client, ns) = setup("op-cancel").await;
-    let _operator = start_operator(&client, &ns, &[]);
+    let _operator = start_operator(&ns, &[]);
     // No kubelet: the first reconcile waits for Deployments that never become ready.
     let annotations = json!({"fluxcd.controlplane.io/reconcileTimeout": "5m"});
     apply_instance(&client, &ns, spec("2.9.x"), annotations.clone()).await;

@@ -34,22 +34,37 @@ pub fn scrape(port: u16) -> String {
     curl(&["-f", &format!("http://127.0.0.1:{port}/metrics")]).unwrap_or_else(|e| panic!("scrape failed: {e}"))
 }
 
-/// Series of a metric as label maps, from the text exposition format.
-pub fn series(text: &str, metric: &str) -> Vec<BTreeMap<String, String>> {
+/// Series of a metric as (labels, value), from the text exposition format.
+pub fn samples(text: &str, metric: &str) -> Vec<(BTreeMap<String, String>, f64)> {
     text.lines()
         .filter(|l| l.starts_with(&format!("{metric}{{")))
         .map(|l| {
-            let inner = &l[metric.len() + 1..l.rfind('}').expect("closing brace")];
+            let close = l.rfind('}').expect("closing brace");
             let mut labels = BTreeMap::new();
-            let mut rest = inner;
+            let mut rest = &l[metric.len() + 1..close];
             while let Some((key, after)) = rest.split_once("=\"") {
                 let end = after.find('"').expect("closing quote");
                 labels.insert(key.trim_start_matches(',').to_owned(), after[..end].to_owned());
                 rest = &after[end + 1..];
             }
-            labels
+            (labels, l[close + 1..].trim().parse().expect("sample value"))
         })
         .collect()
+}
+
+/// Series of a metric as label maps.
+pub fn series(text: &str, metric: &str) -> Vec<BTreeMap<String, String>> {
+    samples(text, metric).into_iter().map(|(labels, _)| labels).collect()
+}
+
+/// The value of the one series of `metric` with exactly these labels; panics when absent.
+pub fn value(text: &str, metric: &str, labels: &[(&str, &str)]) -> f64 {
+    let want: BTreeMap<String, String> = labels.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    samples(text, metric)
+        .into_iter()
+        .find(|(l, _)| *l == want)
+        .map(|(_, v)| v)
+        .unwrap_or_else(|| panic!("no series {metric}{want:?}"))
 }
 
 /// Whether the exposition has samples of `family` (a metric name as written in a sample

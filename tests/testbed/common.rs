@@ -46,11 +46,15 @@ pub fn kubeconfig() -> &'static Path {
 
 /// A client of the test bed; one per test because a client is bound to its tokio runtime.
 pub async fn client() -> Client {
+    Client::try_from(config().await).expect("client")
+}
+
+/// The test bed's client configuration, for code that builds its own client.
+pub async fn config() -> Config {
     let kubeconfig = Kubeconfig::read_from(kubeconfig()).expect("read kubeconfig");
-    let config = Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+    Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
         .await
-        .expect("kubeconfig");
-    Client::try_from(config).expect("client")
+        .expect("kubeconfig")
 }
 
 /// kubectl against the test bed; returns (success, stdout, stderr).
