@@ -10,6 +10,7 @@ use flate2::read::GzDecoder;
 
 use super::Error;
 use crate::distribution::Distribution;
+use crate::text::shorten;
 
 /// Limits that keep a hostile or broken layer from filling the disk.
 const MAX_UNPACKED_BYTES: u64 = 2 << 30;
@@ -60,7 +61,10 @@ impl Cache {
     /// Unpacks a tar+gzip layer as the artifact `digest` and opens it.
     pub(crate) fn store(&self, digest: &str, layer: &[u8]) -> Result<Distribution, UnpackError> {
         let Some(dest) = self.entry(digest) else {
-            return Err(UnpackError::Corrupt(format!("invalid manifest digest {digest:?}")));
+            return Err(UnpackError::Corrupt(format!(
+                "invalid manifest digest {:?}",
+                shorten(digest)
+            )));
         };
         if let Some(existing) = self.get(digest) {
             return Ok(existing);
@@ -188,7 +192,7 @@ pub(crate) fn unpack(layer: &[u8], dest: &Path) -> Result<(), UnpackError> {
         {
             return Err(UnpackError::Corrupt(format!(
                 "unsafe entry name {:?} (absolute or with ..)",
-                path.display().to_string()
+                shorten(&path.display().to_string())
             )));
         }
         total = total.saturating_add(entry.size());
@@ -204,7 +208,7 @@ pub(crate) fn unpack(layer: &[u8], dest: &Path) -> Result<(), UnpackError> {
         if !unpacked {
             return Err(UnpackError::Corrupt(format!(
                 "unsafe entry name {:?}",
-                path.display().to_string()
+                shorten(&path.display().to_string())
             )));
         }
     }

@@ -1,12 +1,14 @@
 use std::path::PathBuf;
 
+use crate::text::shorten;
+
 /// Everything that can go wrong between a `spec.distribution.artifact` reference and a
 /// distribution folder on disk. Each message names the field (or flag) and the value it
 /// came from, since it ends up verbatim in a status condition or on a terminal; none
 /// carries a credential.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{field}: invalid OCI artifact reference {value:?}: {message}")]
+    #[error("{field}: invalid OCI artifact reference {:?}: {message}", shorten(value))]
     Reference {
         field: String,
         value: String,

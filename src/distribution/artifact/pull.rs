@@ -13,6 +13,7 @@ use oci_client::manifest::{
 use super::error::chain;
 use super::{ArtifactRef, Cache, Credentials, Error, Transport, sha256_digest};
 use crate::distribution::Distribution;
+use crate::text::shorten;
 
 /// A layer larger than this is refused before download (the real distribution is ~2 MiB).
 const MAX_LAYER_BYTES: i64 = 512 << 20;
@@ -278,7 +279,7 @@ pub(crate) fn classify(reference: &ArtifactRef, error: OciDistributionError) -> 
                 let messages: Vec<String> = envelope
                     .errors
                     .iter()
-                    .map(|e| format!("{:?}: {}", e.code, e.message))
+                    .map(|e| format!("{:?}: {}", e.code, shorten(&e.message)))
                     .collect();
                 Error::Registry {
                     field,
@@ -292,7 +293,7 @@ pub(crate) fn classify(reference: &ArtifactRef, error: OciDistributionError) -> 
         OciDistributionError::ServerError { code, message, .. } => Error::Registry {
             field,
             reference: value,
-            message: format!("the registry answered HTTP {code}: {}", message.trim()),
+            message: format!("the registry answered HTTP {code}: {}", shorten(message.trim())),
         },
         OciDistributionError::DigestError(e) => corrupt(reference, e.to_string()),
         OciDistributionError::RequestError(e) => Error::Unreachable {
@@ -303,7 +304,7 @@ pub(crate) fn classify(reference: &ArtifactRef, error: OciDistributionError) -> 
         other => Error::Registry {
             field,
             reference: value,
-            message: chain(&other),
+            message: shorten(&chain(&other)).into_owned(),
         },
     }
 }
