@@ -70,6 +70,14 @@ pub enum Error {
         message: String,
     },
 
+    /// Past one of the limits on the manifest, the layer or what it unpacks to.
+    #[error("{field} {reference:?}: too large: {message}")]
+    TooLarge {
+        field: String,
+        reference: String,
+        message: String,
+    },
+
     #[error("{field} {reference:?}: {message}")]
     Registry {
         field: String,
