@@ -219,3 +219,72 @@ fn overlong_constraints_are_refused() {
     let err = Constraint::parse(&many).expect_err("too many alternatives");
     assert!(err.to_string().contains("more than 32 alternatives"));
 }
+
+mod properties {
+    use std::time::{Duration, Instant};
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Constraint syntax, numbers, wildcards, and characters no constraint has.
+    fn noise() -> impl Strategy<Value = String> {
+        let pieces = prop::sample::select(vec![
+            "1",
+            "2",
+            "9",
+            "0",
+            "18446744073709551616",
+            ".",
+            "x",
+            "X",
+            "*",
+            "v",
+            "-",
+            "+",
+            "rc",
+            "|",
+            "||",
+            ",",
+            " ",
+            "\t",
+            "\n",
+            "\u{a0}",
+            "\u{3000}",
+            "=",
+            "!=",
+            ">",
+            "<",
+            "~",
+            "^",
+            "~>",
+            "=>",
+            "a",
+            "é",
+            "\u{0}",
+            " - ",
+        ]);
+        prop::collection::vec(pieces, 0..80).prop_map(|p| p.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn random_text_never_panics_and_is_cheap(text in noise(), any_text in ".{0,600}") {
+            let versions = [v("0.0.0"), v("2.9.4"), v("3.0.0-rc.1"), v("18446744073709551615.0.0")];
+            for text in [&text, &any_text] {
+                let started = Instant::now();
+                match Constraint::parse(text) {
+                    Ok(c) => {
+                        for version in &versions {
+                            c.matches(version);
+                        }
+                    }
+                    Err(e) => prop_assert!(e.to_string().len() < 1024, "{e}"),
+                }
+                prop_assert!(started.elapsed() < Duration::from_millis(200), "{text:?}: {:?}", started.elapsed());
+            }
+        }
+    }
+}
