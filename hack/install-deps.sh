@@ -76,4 +76,6 @@ hack/upstream-operator.sh v0.58.1 cli >/dev/null
 hack/upstream-operator.sh v0.59.0 operator >/dev/null
 step "notification-controller v1.9.3 (the notification tests)"
 hack/notification-controller.sh >/dev/null
+step "Masterminds/semver v3.5.0 resolver (the version resolution differential)"
+hack/masterminds.sh >/dev/null
 step "done"

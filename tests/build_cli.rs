@@ -181,6 +181,20 @@ fn bad_constraint() {
     );
 }
 
+/// A 10 MB constraint is echoed by its start and its length, not whole.
+#[test]
+fn huge_constraint_gives_a_short_line() {
+    let version = format!("2.{}", "9".repeat(10 << 20));
+    let output = build_file(&instance(&format!(
+        "  distribution:\n    version: \"{version}\"\n    registry: ghcr.io/fluxcd\n"
+    )));
+    assert_fails(
+        &output,
+        &["spec.distribution.version", "longer than 512 bytes", "(10485762 bytes)"],
+    );
+    assert!(output.stderr.len() < 400, "{} bytes of stderr", output.stderr.len());
+}
+
 #[test]
 fn unknown_component() {
     assert_fails(

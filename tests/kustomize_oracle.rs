@@ -10,6 +10,9 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
 
+#[path = "kustomize_oracle/property.rs"]
+mod property;
+
 use flux_operator_rs::api::{Patch, PatchTarget};
 use flux_operator_rs::build::patch::apply_patches;
 use flux_operator_rs::yaml;

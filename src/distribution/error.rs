@@ -2,6 +2,8 @@ use std::path::PathBuf;
 
 use semver::Version;
 
+use crate::text::shorten;
+
 /// Everything that can go wrong between a distribution folder, a user's version
 /// constraint and the version last applied. Each message names the path or the
 /// `spec` field at fault, since it ends up verbatim in a status condition.
@@ -36,7 +38,10 @@ pub enum Error {
         path: PathBuf,
     },
 
-    #[error("spec.distribution.version: invalid version constraint {constraint:?}: {message}")]
+    #[error(
+        "spec.distribution.version: invalid version constraint {:?}: {message}",
+        shorten(constraint)
+    )]
     InvalidConstraint { constraint: String, message: String },
 
     #[error("spec.distribution.version: no Flux version matches {constraint:?}; available: {available}")]

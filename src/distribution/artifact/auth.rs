@@ -8,6 +8,8 @@ use base64::engine::general_purpose::STANDARD;
 use oci_client::secrets::RegistryAuth;
 use serde_json::Value;
 
+use crate::text::shorten;
+
 /// How to authenticate to a registry. Debug output never shows a secret.
 #[derive(Clone, PartialEq, Eq, Default)]
 pub enum Credentials {
@@ -69,8 +71,10 @@ pub fn from_docker_config(json: &[u8], registry: &str) -> Result<Option<Credenti
     let Some((key, entry)) = auths.iter().find(|(key, _)| same_registry(&normalize(key), &wanted)) else {
         return Ok(None);
     };
+    // The key is the user's text; a message repeats only its start.
+    let key = format!("{:?}", shorten(key));
     let Some(entry) = entry.as_object() else {
-        return Err(format!("the entry for {key:?} is not an object"));
+        return Err(format!("the entry for {key} is not an object"));
     };
     let text = |name: &str| entry.get(name).and_then(Value::as_str).filter(|s| !s.is_empty());
     if let Some(token) = text("registrytoken") {
@@ -85,19 +89,19 @@ pub fn from_docker_config(json: &[u8], registry: &str) -> Result<Option<Credenti
     if let Some(auth) = text("auth") {
         let decoded = STANDARD
             .decode(auth.trim())
-            .map_err(|_| format!("the \"auth\" of {key:?} is not base64"))?;
-        let decoded = String::from_utf8(decoded).map_err(|_| format!("the \"auth\" of {key:?} is not UTF-8"))?;
+            .map_err(|_| format!("the \"auth\" of {key} is not base64"))?;
+        let decoded = String::from_utf8(decoded).map_err(|_| format!("the \"auth\" of {key} is not UTF-8"))?;
         return Credentials::from_user_password(&decoded)
             .map(Some)
-            .map_err(|_| format!("the \"auth\" of {key:?} does not decode to USER:PASSWORD"));
+            .map_err(|_| format!("the \"auth\" of {key} does not decode to USER:PASSWORD"));
     }
     if text("identitytoken").is_some() {
         return Err(format!(
-            "the entry for {key:?} has only an identitytoken (an OAuth refresh token), which is not supported: use a username and password or a registrytoken"
+            "the entry for {key} has only an identitytoken (an OAuth refresh token), which is not supported: use a username and password or a registrytoken"
         ));
     }
     Err(format!(
-        "the entry for {key:?} has no credentials (expected auth, username and password, or registrytoken)"
+        "the entry for {key} has no credentials (expected auth, username and password, or registrytoken)"
     ))
 }
 

@@ -2,18 +2,14 @@
 //! unpacked layer. A folder appears there only complete (unpacked aside, checked, then
 //! renamed), so its presence is the cache hit.
 
-use std::io::Read;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use flate2::read::GzDecoder;
-
 use super::Error;
+use super::unpack::{LIMITS, unpack};
 use crate::distribution::Distribution;
+use crate::text::shorten;
 
-/// Limits that keep a hostile or broken layer from filling the disk.
-const MAX_UNPACKED_BYTES: u64 = 2 << 30;
-const MAX_ENTRIES: usize = 200_000;
 /// Artifacts kept after a new one is stored: the current one and a few before it, so that
 /// going back to a previous digest is a cache hit.
 const KEEP: usize = 3;
@@ -21,8 +17,10 @@ const KEEP: usize = 3;
 /// Why a layer could not become a distribution folder.
 #[derive(Debug)]
 pub(crate) enum UnpackError {
-    /// Not a tar+gzip stream, or an unsafe or oversized one.
+    /// Not a tar+gzip stream, or an unsafe one.
     Corrupt(String),
+    /// Past a size or count limit.
+    TooLarge(String),
     /// A fine archive without the `flux/vX.Y.Z` layout.
     Layout(String),
     /// The cache folder itself (permissions, disk full).
@@ -60,10 +58,18 @@ impl Cache {
     /// Unpacks a tar+gzip layer as the artifact `digest` and opens it.
     pub(crate) fn store(&self, digest: &str, layer: &[u8]) -> Result<Distribution, UnpackError> {
         let Some(dest) = self.entry(digest) else {
-            return Err(UnpackError::Corrupt(format!("invalid manifest digest {digest:?}")));
+            return Err(UnpackError::Corrupt(format!(
+                "invalid manifest digest {:?}",
+                shorten(digest)
+            )));
         };
         if let Some(existing) = self.get(digest) {
             return Ok(existing);
+        }
+        // A folder that is there but does not open (damaged on disk) would block the
+        // rename below for good: it goes, and the layer is unpacked afresh.
+        if dest.exists() {
+            let _ = std::fs::remove_dir_all(&dest);
         }
         std::fs::create_dir_all(&self.root)
             .map_err(|e| UnpackError::Io(format!("cannot create {}: {e}", self.root.display())))?;
@@ -74,7 +80,7 @@ impl Cache {
         let staging = self
             .root
             .join(format!(".unpack-{}-{}-{nanos}", &digest[7..19], std::process::id()));
-        let result = unpack(layer, &staging).and_then(|()| {
+        let result = unpack(layer, &staging, &LIMITS).and_then(|()| {
             let root = layout_root(&staging).ok_or_else(|| {
                 UnpackError::Layout(
                     "the layer has no flux/ folder (expected flux/vX.Y.Z/*.yaml and flux-images/vX.Y.Z/*.yaml)".into(),
@@ -153,88 +159,17 @@ fn strip_path(message: &str, staging: &Path) -> String {
         .replace(&staging.display().to_string(), "the layer")
 }
 
-/// Unpacks regular files and folders of a tar+gzip stream into `dest`; links and devices
-/// are skipped, absolute paths and `..` refused.
-pub(crate) fn unpack(layer: &[u8], dest: &Path) -> Result<(), UnpackError> {
-    std::fs::create_dir_all(dest).map_err(|e| UnpackError::Io(format!("cannot create {}: {e}", dest.display())))?;
-    if !layer.starts_with(&[0x1f, 0x8b]) {
-        return Err(UnpackError::Corrupt("the layer is not gzip-compressed".into()));
-    }
-    let mut archive = tar::Archive::new(GzDecoder::new(layer));
-    archive.set_preserve_permissions(false);
-    archive.set_preserve_mtime(false);
-    let entries = archive
-        .entries()
-        .map_err(|e| UnpackError::Corrupt(format!("not a tar+gzip stream: {e}")))?;
-    let mut total: u64 = 0;
-    let mut count = 0usize;
-    for entry in entries {
-        let mut entry = entry.map_err(|e| UnpackError::Corrupt(format!("not a tar+gzip stream: {e}")))?;
-        count += 1;
-        if count > MAX_ENTRIES {
-            return Err(UnpackError::Corrupt(format!("more than {MAX_ENTRIES} entries")));
-        }
-        let kind = entry.header().entry_type();
-        if !(kind.is_file() || kind.is_dir()) {
-            continue;
-        }
-        let path = entry
-            .path()
-            .map_err(|e| UnpackError::Corrupt(format!("invalid entry name: {e}")))?
-            .into_owned();
-        if path
-            .components()
-            .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
-        {
-            return Err(UnpackError::Corrupt(format!(
-                "unsafe entry name {:?} (absolute or with ..)",
-                path.display().to_string()
-            )));
-        }
-        total = total.saturating_add(entry.size());
-        if total > MAX_UNPACKED_BYTES {
-            return Err(UnpackError::Corrupt(format!(
-                "more than {} MiB unpacked",
-                MAX_UNPACKED_BYTES >> 20
-            )));
-        }
-        let unpacked = entry
-            .unpack_in(dest)
-            .map_err(|e| classify_io(e, &path.display().to_string()))?;
-        if !unpacked {
-            return Err(UnpackError::Corrupt(format!(
-                "unsafe entry name {:?}",
-                path.display().to_string()
-            )));
-        }
-    }
-    // Trailing garbage after the tar end marker is harmless, but a truncated gzip stream
-    // must not pass as a complete layer.
-    let mut rest = Vec::new();
-    archive
-        .into_inner()
-        .read_to_end(&mut rest)
-        .map_err(|e| UnpackError::Corrupt(format!("truncated gzip stream: {e}")))?;
-    Ok(())
-}
-
-/// An I/O error while unpacking is the archive's fault unless the disk said so.
-fn classify_io(e: std::io::Error, entry: &str) -> UnpackError {
-    use std::io::ErrorKind::*;
-    match e.kind() {
-        PermissionDenied | StorageFull | QuotaExceeded | ReadOnlyFilesystem => {
-            UnpackError::Io(format!("cannot write {entry}: {e}"))
-        }
-        _ => UnpackError::Corrupt(format!("cannot unpack {entry}: {e}")),
-    }
-}
-
 impl UnpackError {
     pub(crate) fn into_error(self, cache: &Cache, field: &str, reference: &str) -> Error {
         let field = field.to_owned();
         let reference = reference.to_owned();
         match self {
             UnpackError::Corrupt(message) => Error::CorruptLayer {
+                field,
+                reference,
+                message,
+            },
+            UnpackError::TooLarge(message) => Error::TooLarge {
                 field,
                 reference,
                 message,
@@ -256,25 +191,11 @@ impl UnpackError {
 mod tests {
     use super::*;
     use crate::distribution::artifact::push::pack;
+    use crate::distribution::artifact::unpack::tests::tar_gz;
     use crate::distribution::test_data_root;
 
     fn digest_of(n: u8) -> String {
         format!("sha256:{}", format!("{n:02x}").repeat(32))
-    }
-
-    fn tar_gz(entries: &[(&str, &[u8])]) -> Vec<u8> {
-        let mut builder = tar::Builder::new(flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast()));
-        for (name, data) in entries {
-            let mut header = tar::Header::new_gnu();
-            header.set_size(data.len() as u64);
-            header.set_mode(0o644);
-            header.set_entry_type(tar::EntryType::Regular);
-            // Raw name bytes: the builder itself refuses the unsafe names tested here.
-            header.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
-            header.set_cksum();
-            builder.append(&header, *data).unwrap();
-        }
-        builder.into_inner().unwrap().finish().unwrap()
     }
 
     fn minimal_distribution(root: &str) -> Vec<u8> {
@@ -348,6 +269,17 @@ mod tests {
             assert!(err.contains(expected), "case {i}: {err}");
             assert!(!err.contains(".unpack-"), "case {i}: {err}");
         }
+        let err = match cache.store(
+            &digest_of(31),
+            &tar_gz(&[("flux/v2.9.4/a.yaml", &[b'a'; (8 << 20) + 1])]),
+        ) {
+            Err(UnpackError::TooLarge(m)) => m,
+            other => panic!("{other:?}"),
+        };
+        assert!(
+            err.starts_with("flux/v2.9.4/a.yaml has 8388609 bytes; at most 8 MiB"),
+            "{err}"
+        );
         let truncated = minimal_distribution("");
         let err = cache
             .store(&digest_of(30), &truncated[..truncated.len() / 2])
@@ -355,6 +287,19 @@ mod tests {
         assert!(matches!(err, UnpackError::Corrupt(_)), "{err:?}");
         assert_eq!(std::fs::read_dir(cache.root()).unwrap().count(), 0);
         assert!(!dir.path().parent().unwrap().join("escape.yaml").exists());
+    }
+
+    #[test]
+    fn a_cached_folder_that_does_not_open_is_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path());
+        let digest = digest_of(4);
+        let broken = cache.entry(&digest).unwrap();
+        std::fs::create_dir_all(broken.join("not-flux")).unwrap();
+        assert!(cache.get(&digest).is_none());
+        let d = cache.store(&digest, &minimal_distribution("")).unwrap();
+        assert_eq!(d.versions(), [semver::Version::new(2, 9, 4)]);
+        assert!(!broken.join("not-flux").exists());
     }
 
     #[test]

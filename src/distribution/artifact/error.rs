@@ -1,12 +1,14 @@
 use std::path::PathBuf;
 
+use crate::text::shorten;
+
 /// Everything that can go wrong between a `spec.distribution.artifact` reference and a
 /// distribution folder on disk. Each message names the field (or flag) and the value it
 /// came from, since it ends up verbatim in a status condition or on a terminal; none
 /// carries a credential.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{field}: invalid OCI artifact reference {value:?}: {message}")]
+    #[error("{field}: invalid OCI artifact reference {:?}: {message}", shorten(value))]
     Reference {
         field: String,
         value: String,
@@ -63,6 +65,14 @@ pub enum Error {
     /// A valid artifact, but not a Flux distribution.
     #[error("{field} {reference:?}: not a Flux distribution artifact: {message}")]
     Layout {
+        field: String,
+        reference: String,
+        message: String,
+    },
+
+    /// Past one of the limits on the manifest, the layer or what it unpacks to.
+    #[error("{field} {reference:?}: too large: {message}")]
+    TooLarge {
         field: String,
         reference: String,
         message: String,

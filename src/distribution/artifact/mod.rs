@@ -15,10 +15,12 @@
 mod auth;
 mod cache;
 mod error;
+mod manifest;
 mod pull;
 mod push;
 pub mod reference;
 mod transport;
+mod unpack;
 
 pub use auth::{Credentials, from_docker_config, registries_in};
 pub use cache::Cache;

@@ -5,17 +5,17 @@ use std::time::Instant;
 
 use futures::StreamExt;
 use oci_client::errors::{OciDistributionError, OciErrorCode};
-use oci_client::manifest::{
-    IMAGE_MANIFEST_LIST_MEDIA_TYPE, IMAGE_MANIFEST_MEDIA_TYPE, OCI_IMAGE_INDEX_MEDIA_TYPE, OCI_IMAGE_MEDIA_TYPE,
-    OciImageManifest,
-};
+use oci_client::manifest::OciImageManifest;
 
 use super::error::chain;
+use super::manifest::{fetch_manifest, manifest_digest};
 use super::{ArtifactRef, Cache, Credentials, Error, Transport, sha256_digest};
 use crate::distribution::Distribution;
+use crate::text::shorten;
 
-/// A layer larger than this is refused before download (the real distribution is ~2 MiB).
-const MAX_LAYER_BYTES: i64 = 512 << 20;
+/// A layer larger than this is refused before download: it is held in memory while its
+/// digest is checked, and the real distribution is under 2 MiB.
+const MAX_LAYER_BYTES: i64 = 128 << 20;
 
 /// What a pull produced.
 #[derive(Debug, Clone)]
@@ -38,10 +38,7 @@ pub async fn resolve_digest(
 ) -> Result<String, Error> {
     with_timeout(transport, reference, async {
         let client = transport.client(reference)?;
-        client
-            .fetch_manifest_digest(&reference.to_oci(), &credentials.to_registry_auth())
-            .await
-            .map_err(|e| classify(reference, e))
+        manifest_digest(transport, &client, reference, credentials).await
     })
     .await
 }
@@ -92,26 +89,7 @@ async fn fetch(
     cache: &Cache,
 ) -> Result<(String, Option<Vec<u8>>), Error> {
     let client = transport.client(reference)?;
-    let image = reference.to_oci();
-    let accepted = [
-        OCI_IMAGE_MEDIA_TYPE,
-        IMAGE_MANIFEST_MEDIA_TYPE,
-        OCI_IMAGE_INDEX_MEDIA_TYPE,
-        IMAGE_MANIFEST_LIST_MEDIA_TYPE,
-    ];
-    let (body, digest) = client
-        .pull_manifest_raw(&image, &credentials.to_registry_auth(), &accepted)
-        .await
-        .map_err(|e| classify(reference, e))?;
-    // The registry's digest header is checked by the client; check the body ourselves too,
-    // since the digest names the cache folder.
-    let computed = sha256_digest(&body);
-    if computed != digest {
-        return Err(corrupt(
-            reference,
-            format!("the manifest's digest is {computed}, the registry says {digest}"),
-        ));
-    }
+    let (body, digest) = fetch_manifest(transport, &client, reference, credentials).await?;
     if cache.get(&digest).is_some() {
         return Ok((digest, None));
     }
@@ -140,12 +118,19 @@ async fn fetch(
             super::CONTENT_MEDIA_TYPE
         )));
     }
-    if layer.size < 0 || layer.size > MAX_LAYER_BYTES {
-        return Err(layout(format!(
-            "its first layer declares {} bytes; at most {} MiB are accepted",
-            layer.size,
-            MAX_LAYER_BYTES >> 20
-        )));
+    if layer.size < 0 {
+        return Err(layout(format!("its first layer declares {} bytes", layer.size)));
+    }
+    if layer.size > MAX_LAYER_BYTES {
+        return Err(Error::TooLarge {
+            field: reference.field().to_owned(),
+            reference: reference.original().to_owned(),
+            message: format!(
+                "its first layer declares {} bytes; at most {} MiB are accepted",
+                layer.size,
+                MAX_LAYER_BYTES >> 20
+            ),
+        });
     }
     // By digest from here on: a tag moved during the pull must not mix two artifacts.
     let pinned = reference.to_oci_digest(&digest);
@@ -207,7 +192,7 @@ fn is_tar_gzip(media_type: &str) -> bool {
     media_type.ends_with("tar+gzip") || media_type.ends_with("tar.gzip")
 }
 
-fn corrupt(reference: &ArtifactRef, message: String) -> Error {
+pub(super) fn corrupt(reference: &ArtifactRef, message: String) -> Error {
     Error::CorruptLayer {
         field: reference.field().to_owned(),
         reference: reference.original().to_owned(),
@@ -278,7 +263,7 @@ pub(crate) fn classify(reference: &ArtifactRef, error: OciDistributionError) -> 
                 let messages: Vec<String> = envelope
                     .errors
                     .iter()
-                    .map(|e| format!("{:?}: {}", e.code, e.message))
+                    .map(|e| format!("{:?}: {}", e.code, shorten(&e.message)))
                     .collect();
                 Error::Registry {
                     field,
@@ -292,7 +277,7 @@ pub(crate) fn classify(reference: &ArtifactRef, error: OciDistributionError) -> 
         OciDistributionError::ServerError { code, message, .. } => Error::Registry {
             field,
             reference: value,
-            message: format!("the registry answered HTTP {code}: {}", message.trim()),
+            message: format!("the registry answered HTTP {code}: {}", shorten(message.trim())),
         },
         OciDistributionError::DigestError(e) => corrupt(reference, e.to_string()),
         OciDistributionError::RequestError(e) => Error::Unreachable {
@@ -303,7 +288,7 @@ pub(crate) fn classify(reference: &ArtifactRef, error: OciDistributionError) -> 
         other => Error::Registry {
             field,
             reference: value,
-            message: chain(&other),
+            message: shorten(&chain(&other)).into_owned(),
         },
     }
 }

@@ -7,6 +7,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use super::Error;
+use crate::text::shorten;
 
 /// The field that references come from in a FluxInstance.
 pub const FIELD: &str = "spec.distribution.artifact";
@@ -55,19 +56,20 @@ impl ArtifactRef {
             return Err(fail("no registry host after oci://"));
         }
         if !HOST.is_match(host) {
-            return Err(fail(&format!("invalid registry host {host:?}")));
+            return Err(fail(&format!("invalid registry host {:?}", shorten(host))));
         }
         if let Some((_, port)) = host.rsplit_once(':')
             && !host.ends_with(']')
             && port.parse::<u16>().map_or(true, |p| p == 0)
         {
-            return Err(fail(&format!("invalid port {port:?}")));
+            return Err(fail(&format!("invalid port {:?}", shorten(port))));
         }
         let (name_and_tag, digest) = match path.split_once('@') {
             Some((name, digest)) => {
                 if !DIGEST.is_match(digest) {
                     return Err(fail(&format!(
-                        "invalid digest {digest:?}: expected sha256: and 64 lowercase hex digits"
+                        "invalid digest {:?}: expected sha256: and 64 lowercase hex digits",
+                        shorten(digest)
                     )));
                 }
                 (name, Some(digest.to_owned()))
@@ -78,7 +80,8 @@ impl ArtifactRef {
             Some((repository, tag)) => {
                 if !TAG.is_match(tag) {
                     return Err(fail(&format!(
-                        "invalid tag {tag:?}: letters, digits, '_', '.' and '-', at most 128, not starting with '.' or '-'"
+                        "invalid tag {:?}: letters, digits, '_', '.' and '-', at most 128, not starting with '.' or '-'",
+                        shorten(tag)
                     )));
                 }
                 (repository, Some(tag.to_owned()))
@@ -90,7 +93,8 @@ impl ArtifactRef {
         }
         if let Some(bad) = repository.split('/').find(|c| !PATH_COMPONENT.is_match(c)) {
             return Err(fail(&format!(
-                "invalid repository component {bad:?}: lowercase letters and digits, separated by '.', '_' or '-'"
+                "invalid repository component {:?}: lowercase letters and digits, separated by '.', '_' or '-'",
+                shorten(bad)
             )));
         }
         if repository.len() + host.len() + 1 > 255 {
@@ -255,5 +259,21 @@ mod tests {
         let err = ArtifactRef::parse("--artifact", "nope").unwrap_err();
         assert!(err.to_string().starts_with("--artifact: "), "{err}");
         assert_eq!(err.reason(), "ArtifactFailed");
+    }
+
+    #[test]
+    fn huge_values_are_quoted_by_their_start_and_length() {
+        let long = "a".repeat(1 << 20);
+        for value in [
+            format!("oci://{long}"),
+            format!("oci://{long}_/flux"),
+            format!("oci://ghcr.io/{long}A"),
+            format!("oci://ghcr.io/flux:{long}"),
+            format!("oci://ghcr.io/flux@sha256:{long}"),
+        ] {
+            let err = parse(&value).expect_err("invalid").to_string();
+            assert!(err.len() < 600, "{} bytes: {}", err.len(), &err[..600]);
+            assert!(err.contains(&format!("({} bytes)", value.len())), "{err}");
+        }
     }
 }

@@ -90,6 +90,30 @@ impl Transport {
         self.plain_http.iter().any(|entry| *entry == registry || *entry == host)
     }
 
+    /// A plain HTTP client with the same roots and limits, for the requests that the
+    /// registry client would read without a size limit.
+    pub(crate) fn http_client(&self, reference: &ArtifactRef) -> Result<reqwest::Client, Error> {
+        crate::tls::install_crypto_provider();
+        let fail = |message: String| Error::Registry {
+            field: reference.field().to_owned(),
+            reference: reference.original().to_owned(),
+            message: format!("cannot set up the registry client: {message}"),
+        };
+        let roots = self
+            .extra_roots
+            .iter()
+            .map(|der| reqwest::Certificate::from_der(der))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| fail(super::error::chain(&e)))?;
+        reqwest::Client::builder()
+            .tls_certs_merge(roots)
+            .connect_timeout(self.timeout.min(Duration::from_secs(10)))
+            .read_timeout(self.timeout)
+            .user_agent(USER_AGENT)
+            .build()
+            .map_err(|e| fail(super::error::chain(&e)))
+    }
+
     /// A registry client for `reference`'s registry.
     pub(crate) fn client(&self, reference: &ArtifactRef) -> Result<Client, Error> {
         crate::tls::install_crypto_provider();

@@ -2,7 +2,11 @@
 //! 127.0.0.1 (Debian's docker-registry), and interoperability with an independent OCI
 //! client (the PyPI package `oras`) pushing and pulling the same artifacts.
 
+#[path = "../oci_registry/mod.rs"]
 mod oci_registry;
+
+mod hostile;
+mod limits;
 
 use std::path::Path;
 use std::process::{Command, Output};
