@@ -8,6 +8,8 @@
 //! The oracle binary is built by `hack/upstream-operator.sh v0.58.1 cli` into a cache
 //! outside the clone; without it the test fails (never skips) and says so.
 
+#[path = "render_parity/allowed.rs"]
+mod allowed;
 #[path = "render_parity/defaults.rs"]
 mod defaults;
 #[path = "render_parity/diff.rs"]
@@ -19,59 +21,11 @@ mod oracle;
 #[path = "parity_cases/mod.rs"]
 mod parity_cases;
 
-use regex::Regex;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use diff::Difference;
 use flux_operator_rs::build::{self, parse_instance};
 use flux_operator_rs::distribution::Distribution;
-
-/// A difference from upstream that we keep on purpose.
-struct Allowed {
-    /// Regular expressions, matched against the whole case name, object id
-    /// (`Kind/namespace/name`) and field path.
-    case: &'static str,
-    object: &'static str,
-    path: &'static str,
-    /// The values must be the ones the reason describes, not just any.
-    holds: fn(&Difference) -> bool,
-    reason: &'static str,
-}
-
-/// Kept short: each entry is a deliberate difference, documented in the README.
-const ALLOWED: &[Allowed] = &[Allowed {
-    case: ".*",
-    object: "Deployment/.*",
-    path: r"spec\.template\.spec\.(init)?[cC]ontainers\[\d+\]\.image",
-    holds: digest_appended,
-    reason: "image digests: upstream's `build instance` leaves controller images unpinned, while its \
-             operator applies them pinned (`:<tag>@sha256:<digest>`, measured on v0.58.1 from the \
-             storage path and from an artifact); ours prints what the operator applies",
-}];
-
-/// Ours is upstream's image reference with `@sha256:<64 hex>` appended.
-fn digest_appended(d: &Difference) -> bool {
-    let text = |v: &Option<Value>| v.as_ref().and_then(Value::as_str).map(str::to_owned);
-    match (text(&d.ours), text(&d.upstream)) {
-        (Some(ours), Some(upstream)) => ours
-            .strip_prefix(&upstream)
-            .and_then(|rest| rest.strip_prefix("@sha256:"))
-            .is_some_and(|hex| hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit())),
-        _ => false,
-    }
-}
-
-fn full_match(pattern: &str, text: &str) -> bool {
-    Regex::new(&format!("^(?:{pattern})$"))
-        .unwrap_or_else(|e| panic!("allowed-list pattern {pattern:?}: {e}"))
-        .is_match(text)
-}
-
-fn allowance(case: &str, d: &Difference) -> Option<usize> {
-    ALLOWED.iter().position(|a| {
-        full_match(a.case, case) && full_match(a.object, &d.object) && full_match(a.path, &d.path) && (a.holds)(d)
-    })
-}
 
 /// What one case produced.
 struct Row {
@@ -82,12 +36,17 @@ struct Row {
     allowed: usize,
 }
 
-fn ours(instance: &Value, distribution: &Distribution) -> Vec<Value> {
+/// Our objects, or our error message.
+fn try_ours(instance: &Value, distribution: &Distribution) -> Result<Vec<Value>, String> {
     let yaml = flux_operator_rs::yaml::to_string(instance).expect("instance to YAML");
     let parsed = parse_instance(&yaml).unwrap_or_else(|e| panic!("parse {instance}: {e}"));
     build::resolve_and_build(&parsed.namespace, &parsed.instance.spec, distribution)
-        .unwrap_or_else(|e| panic!("our build of {instance} failed: {e}"))
-        .objects
+        .map(|built| built.objects)
+        .map_err(|e| e.to_string())
+}
+
+fn ours(instance: &Value, distribution: &Distribution) -> Vec<Value> {
+    try_ours(instance, distribution).unwrap_or_else(|e| panic!("our build of {instance} failed: {e}"))
 }
 
 fn compare(
@@ -103,7 +62,7 @@ fn compare(
     let mut differences = Vec::new();
     let mut allowed = 0;
     for d in diff::objects(&mine, &theirs) {
-        match allowance(case, &d) {
+        match allowed::allowance(&instance, &d) {
             Some(i) => {
                 used[i] = true;
                 allowed += 1;
@@ -166,7 +125,7 @@ fn renders_like_upstream() {
     assert!(cases.len() >= 40, "only {} cases", cases.len());
     let oracle = oracle::Oracle::start();
     let distribution = Distribution::open(&oci_registry::shared_distribution()).expect("open the distribution");
-    let mut used = vec![false; ALLOWED.len()];
+    let mut used = vec![false; allowed::ALLOWED.len()];
     let rows: Vec<Row> = cases
         .iter()
         .map(|(case, instance)| compare(case, instance, &oracle, &distribution, &mut used))
@@ -184,7 +143,7 @@ fn renders_like_upstream() {
         .filter(|r| !r.differences.is_empty())
         .map(|r| r.case.as_str())
         .collect();
-    let stale: Vec<&str> = ALLOWED
+    let stale: Vec<&str> = allowed::ALLOWED
         .iter()
         .zip(&used)
         .filter(|(_, used)| !**used)
@@ -195,4 +154,74 @@ fn renders_like_upstream() {
         stale.is_empty(),
         "allowed differences that no case shows any more: {stale:?}"
     );
+}
+
+/// Instances that the CRD schema accepts and the build refuses; upstream refuses each too
+/// (its messages differ from ours, which name the spec field at fault).
+fn refused_cases() -> Vec<(&'static str, Value)> {
+    let instance = |spec: Value| {
+        json!({"apiVersion": "fluxcd.controlplane.io/v1", "kind": "FluxInstance",
+               "metadata": {"name": "flux", "namespace": "flux-system"}, "spec": spec})
+    };
+    let dist = |version: &str| json!({"version": version, "registry": "ghcr.io/fluxcd"});
+    let untargeted = json!({"patch": "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: helm-controller\n  labels:\n    team: a\n"});
+    vec![
+        (
+            "workload-identity-2.5",
+            instance(json!({"distribution": dist("2.5.x"), "cluster": {"objectLevelWorkloadIdentity": true}})),
+        ),
+        (
+            "multitenant-workload-identity-2.6",
+            instance(json!({"distribution": dist("2.6.x"), "cluster": {
+                "objectLevelWorkloadIdentity": true, "multitenantWorkloadIdentity": true}})),
+        ),
+        (
+            "source-watcher-2.6",
+            instance(json!({"distribution": dist("2.6.x"), "components": ["source-controller", "source-watcher"]})),
+        ),
+        (
+            "untargeted-patch-with-shards",
+            instance(json!({"distribution": dist("2.x"), "sharding": {"shards": ["s1"]},
+                            "kustomize": {"patches": [untargeted]}})),
+        ),
+        (
+            "untargeted-patch-naming-nothing",
+            instance(
+                json!({"distribution": dist("2.x"), "components": ["source-controller", "kustomize-controller"],
+                            "kustomize": {"patches": [untargeted]}}),
+            ),
+        ),
+        (
+            "failing-json-patch",
+            instance(json!({"distribution": dist("2.x"), "kustomize": {"patches": [{
+                "target": {"kind": "Deployment", "name": "helm-controller"},
+                "patch": "- op: remove\n  path: /spec/no/such/field\n"}]}})),
+        ),
+        ("unknown-version", instance(json!({"distribution": dist("3.x")}))),
+    ]
+}
+
+#[test]
+fn refuses_what_upstream_refuses() {
+    let oracle = oracle::Oracle::start();
+    let distribution = Distribution::open(&oci_registry::shared_distribution()).expect("open the distribution");
+    let mut accepted = Vec::new();
+    for (case, instance) in refused_cases() {
+        let instance = defaults::defaulted(&instance);
+        let upstream = oracle.try_render(case, &instance);
+        let mine = try_ours(&instance, &distribution);
+        println!("{case}:");
+        println!(
+            "  ours:     {}",
+            mine.as_ref().err().map_or("(rendered)", String::as_str)
+        );
+        println!(
+            "  upstream: {}",
+            upstream.as_ref().err().map_or("(rendered)", String::as_str)
+        );
+        if upstream.is_ok() || mine.is_ok() {
+            accepted.push(case);
+        }
+    }
+    assert!(accepted.is_empty(), "rendered by one side or both: {accepted:?}");
 }

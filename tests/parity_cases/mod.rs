@@ -124,6 +124,13 @@ fn sizes_and_types() -> Vec<(&'static str, Value)> {
         ("size-medium", spec("2.x", cluster(json!({"size": "medium"})))),
         ("size-large", spec("2.x", cluster(json!({"size": "large"})))),
         ("size-large-2.4", spec("2.4.x", cluster(json!({"size": "large"})))),
+        (
+            "size-small-all-components",
+            spec(
+                "2.x",
+                json!({"cluster": {"size": "small"}, "components": ALL_COMPONENTS}),
+            ),
+        ),
         ("type-openshift", spec("2.x", cluster(json!({"type": "openshift"})))),
         (
             "type-openshift-multitenant",
@@ -435,6 +442,21 @@ fn patches() -> Vec<(&'static str, Value)> {
     let delete = json!({
         "patch": "$patch: delete\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: allow-webhooks\n",
     });
+    // Upstream's targets also match the names objects had before the build renamed them:
+    // a patch for kustomize-controller reaches its shards, `crd-controller` its per-instance
+    // ClusterRole; a target that matches nothing is no error.
+    let by_original_name = json!({
+        "target": {"kind": "Deployment", "name": "kustomize-controller"},
+        "patch": "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: any\nspec:\n  template:\n    spec:\n      containers:\n        - name: manager\n          env:\n            - name: GOMAXPROCS\n              value: \"2\"\n",
+    });
+    let renamed_rbac = json!({
+        "target": {"kind": "ClusterRole", "name": "crd-controller"},
+        "patch": "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: any\n  labels:\n    example.com/audited: \"true\"\n",
+    });
+    let selects_nothing = json!({
+        "target": {"kind": "Deployment", "name": "no-such-controller"},
+        "patch": "- op: remove\n  path: /spec\n",
+    });
     vec![
         (
             "patch-strategic-merge",
@@ -443,6 +465,16 @@ fn patches() -> Vec<(&'static str, Value)> {
         (
             "patch-json6902",
             spec("2.x", json!({"kustomize": {"patches": [json6902, annotation]}})),
+        ),
+        (
+            "patch-original-names",
+            spec(
+                "2.x",
+                json!({
+                    "sharding": {"shards": ["s1"]},
+                    "kustomize": {"patches": [by_original_name, renamed_rbac, selects_nothing]},
+                }),
+            ),
         ),
         (
             "patch-delete-and-sharding",

@@ -85,6 +85,12 @@ impl Oracle {
 
     /// Upstream's objects for this FluxInstance, in its order.
     pub fn render(&self, case: &str, instance: &Value) -> Vec<Value> {
+        self.try_render(case, instance)
+            .unwrap_or_else(|e| panic!("upstream render of {case} failed: {e}"))
+    }
+
+    /// Upstream's objects, or its error message when it refuses the instance.
+    pub fn try_render(&self, case: &str, instance: &Value) -> Result<Vec<Value>, String> {
         let file = self.work.path().join(format!("{case}.yaml"));
         let yaml = flux_operator_rs::yaml::to_string(instance).expect("instance to YAML");
         std::fs::write(&file, yaml).expect("write instance");
@@ -93,16 +99,12 @@ impl Oracle {
             .args(["build", "instance", "-f"])
             .arg(&file)
             .args(["--distribution-artifact", &self.artifact]));
-        assert!(
-            out.status.success(),
-            "upstream render of {case} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        if !out.status.success() {
+            return Err(String::from_utf8_lossy(&out.stderr).trim().to_owned());
+        }
         let text = String::from_utf8(out.stdout).expect("UTF-8 render");
-        flux_operator_rs::yaml::from_multi_str::<Value>(&text)
-            .unwrap_or_else(|e| panic!("upstream render of {case} is not YAML: {e}"))
-            .into_iter()
-            .filter(|doc| !doc.is_null())
-            .collect()
+        let docs = flux_operator_rs::yaml::from_multi_str::<Value>(&text)
+            .unwrap_or_else(|e| panic!("upstream render of {case} is not YAML: {e}"));
+        Ok(docs.into_iter().filter(|doc| !doc.is_null()).collect())
     }
 }
