@@ -1106,10 +1106,19 @@ fn sync_git_repository() {
         ks["spec"],
         json!({"interval": "10m0s", "path": "clusters/prod", "prune": true, "sourceRef": {"kind": "GitRepository", "name": "flux-system"}})
     );
-    // Sync objects come last, the source before its Kustomization.
-    let n = b.objects.len();
-    assert_eq!(kind(&b.objects[n - 2]), "GitRepository");
-    assert_eq!(kind(&b.objects[n - 1]), "Kustomization");
+    // Upstream's order after the Deployments: by API group, so the Kustomization comes
+    // before the network policies and the source last.
+    let tail: Vec<&str> = b.objects[b.objects.len() - 5..].iter().map(kind).collect();
+    assert_eq!(
+        tail,
+        [
+            "Kustomization",
+            "NetworkPolicy",
+            "NetworkPolicy",
+            "NetworkPolicy",
+            "GitRepository"
+        ]
+    );
 }
 
 #[test]

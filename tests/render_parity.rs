@@ -61,7 +61,9 @@ fn compare(
     let theirs = oracle.render(case, &instance);
     let mut differences = Vec::new();
     let mut allowed = 0;
-    for d in diff::objects(&mine, &theirs) {
+    let mut found = diff::objects(&mine, &theirs);
+    found.extend(diff::order(&mine, &theirs));
+    for d in found {
         match allowed::allowance(&instance, &d) {
             Some(i) => {
                 used[i] = true;

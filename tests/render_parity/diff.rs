@@ -61,6 +61,27 @@ pub fn objects(ours: &[Value], upstream: &[Value]) -> Vec<Difference> {
     found
 }
 
+/// The objects both sides have, in a different order: one difference naming the first
+/// object out of place (object `(stream)`, path `order`).
+pub fn order(ours: &[Value], upstream: &[Value]) -> Option<Difference> {
+    let (mine, theirs) = (by_id(ours), by_id(upstream));
+    let sequence = |objects: &[Value], other: &BTreeMap<String, &Value>| -> Vec<String> {
+        objects
+            .iter()
+            .map(object_id)
+            .filter(|id| other.contains_key(id))
+            .collect()
+    };
+    let (a, b) = (sequence(ours, &theirs), sequence(upstream, &mine));
+    let first = a.iter().zip(&b).position(|(x, y)| x != y)?;
+    Some(Difference {
+        object: "(stream)".to_owned(),
+        path: "order".to_owned(),
+        ours: Some(Value::from(a[first..].to_vec())),
+        upstream: Some(Value::from(b[first..].to_vec())),
+    })
+}
+
 fn child(path: &str, key: &str) -> String {
     if path.is_empty() {
         key.to_owned()
@@ -151,5 +172,19 @@ mod tests {
             json!({"only": true, "n": 1, "args": ["x", "y"]}),
         )];
         assert!(objects(&ours[..1], &reordered).is_empty());
+    }
+
+    #[test]
+    fn order_of_the_common_objects() {
+        let (a, b, c) = (
+            obj("Service", "a", json!({})),
+            obj("Service", "b", json!({})),
+            obj("Service", "c", json!({})),
+        );
+        // Objects on one side only do not count.
+        assert!(order(&[a.clone(), c.clone(), b.clone()], &[a.clone(), b.clone(), c.clone()]).is_some());
+        assert!(order(&[a.clone(), c.clone(), b.clone()], &[a.clone(), c.clone()]).is_none());
+        let d = order(&[b.clone(), a.clone()], &[a, b]).expect("out of order");
+        assert_eq!(d.ours, Some(json!(["Service/ns/b", "Service/ns/a"])));
     }
 }
