@@ -345,13 +345,49 @@ fn mirrors_keep_the_manifest_tags_without_digests_and_warn() {
 }
 
 #[test]
-fn enterprise_registries_need_their_digest_list() {
-    let e =
-        build_err("  distribution:\n    version: \"2.9.x\"\n    registry: ghcr.io/controlplaneio-fluxcd/distroless\n");
-    assert!(
-        e.contains("spec.distribution.variant") && e.contains("enterprise-distroless"),
-        "{e}"
+fn without_the_variant_image_list_the_manifest_tags_stay() {
+    // As upstream's operator v0.58.1 does (measured): it logs "falling back to extracting
+    // images from manifests" and applies the tags without digests.
+    let b = build_ok(
+        "flux-system",
+        "  distribution:\n    version: \"2.9.x\"\n    registry: ghcr.io/controlplaneio-fluxcd/distroless\n",
     );
+    assert_eq!(
+        container(&b, "helm-controller")["image"],
+        "ghcr.io/controlplaneio-fluxcd/distroless/helm-controller:v1.6.3"
+    );
+    assert!(b.components.iter().all(|c| c.digest.is_empty()));
+    assert_eq!(b.warnings.len(), 1);
+    assert!(b.warnings[0].contains("enterprise-distroless"), "{}", b.warnings[0]);
+}
+
+#[test]
+fn docker_hub_spellings() {
+    // `fluxcd` is upstream's own registry and pinned; `docker.io/fluxcd` is a mirror to
+    // upstream (measured: applied without digests). Both report the full Docker Hub name.
+    let pinned = build_ok(
+        "flux-system",
+        "  distribution:\n    version: \"2.9.x\"\n    registry: fluxcd\n",
+    );
+    let image = container(&pinned, "helm-controller")["image"].as_str().expect("image");
+    assert!(image.starts_with("fluxcd/helm-controller:v1.6.3@sha256:"), "{image}");
+    let mirror = build_ok(
+        "flux-system",
+        "  distribution:\n    version: \"2.9.x\"\n    registry: docker.io/fluxcd\n",
+    );
+    assert_eq!(
+        container(&mirror, "helm-controller")["image"],
+        "docker.io/fluxcd/helm-controller:v1.6.3"
+    );
+    for b in [&pinned, &mirror] {
+        assert!(
+            b.components
+                .iter()
+                .all(|c| c.repository == format!("index.docker.io/fluxcd/{}", c.name)),
+            "{:?}",
+            b.components
+        );
+    }
 }
 
 #[test]

@@ -394,6 +394,11 @@ fn registries() -> Vec<(&'static str, Value)> {
             "image-pull-secret",
             registry("2.x", "ghcr.io/fluxcd", Some("ghcr-auth")),
         ),
+        // The distribution has no enterprise image list: the manifests' tags stay.
+        (
+            "registry-enterprise-without-digests",
+            registry("2.x", "ghcr.io/controlplaneio-fluxcd/distroless", None),
+        ),
     ]
 }
 
