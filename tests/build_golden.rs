@@ -1569,6 +1569,57 @@ fn patches_see_the_objects_without_namespace() {
 }
 
 #[test]
+fn patches_see_the_generated_objects_in_the_namespace() {
+    // Upstream builds rbac.yaml, the shards and the sync objects in the namespace before
+    // the patches run; the release's component files get it afterwards.
+    let b = build_ok(
+        "flux-system",
+        &format!(
+            "{}  sharding:\n    shards: [s1]\n{}{}",
+            dist("2.x"),
+            sync("GitRepository", ""),
+            patches(concat!(
+                "      - target:\n          namespace: flux-system\n        patch: |\n          - op: add\n            path: /metadata/annotations\n            value: {seen: \"yes\"}\n",
+                "      - patch: |\n          apiVersion: v1\n          kind: ResourceQuota\n          metadata:\n            name: critical-pods\n            namespace: flux-system\n          spec:\n            hard:\n              pods: \"500\"\n",
+            ))
+        ),
+    );
+    let seen = |k: &str, n: &str| get(&b, k, n)["metadata"]["annotations"]["seen"] == "yes";
+    for (k, n) in [
+        ("ResourceQuota", "critical-pods-flux-system"),
+        ("Deployment", "kustomize-controller-s1"),
+        ("Service", "source-controller-s1"),
+        ("GitRepository", "flux-system"),
+        ("Kustomization", "flux-system"),
+    ] {
+        assert!(seen(k, n), "{k}/{n}");
+    }
+    for (k, n) in [
+        ("Deployment", "kustomize-controller"),
+        ("ServiceAccount", "kustomize-controller"),
+        ("NetworkPolicy", "allow-egress"),
+    ] {
+        assert!(!seen(k, n), "{k}/{n}");
+    }
+    assert_eq!(
+        get(&b, "ResourceQuota", "critical-pods-flux-system")["spec"]["hard"]["pods"],
+        "500"
+    );
+}
+
+#[test]
+fn the_claim_comes_with_storage_even_without_source_controller() {
+    let b = build_ok(
+        "flux-system",
+        &format!(
+            "{}  components: [kustomize-controller, helm-controller]\n  storage:\n    class: standard\n    size: 1Gi\n",
+            dist("2.x")
+        ),
+    );
+    assert!(has(&b, "PersistentVolumeClaim", "source-controller"));
+}
+
+#[test]
 fn patch_targets_may_name_objects_before_the_build_renamed_them() {
     // As kustomize (and so upstream) remembers previous names: `crd-controller` reaches the
     // per-instance ClusterRole, and `kustomize-controller` its shard copies too.

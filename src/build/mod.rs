@@ -24,12 +24,14 @@ mod sharding;
 mod storage;
 mod sync;
 mod validate;
+mod working;
 
 use semver::Version;
 use serde_json::Value;
 
 use crate::api::{Cluster, ClusterType, Component, ComponentImage, FluxInstanceSpec};
 use crate::distribution::{self, Distribution};
+use working::Working;
 
 pub use error::Error;
 pub use input::{DEFAULT_NAMESPACE, Instance, parse_instance};
@@ -83,13 +85,9 @@ pub fn build(
     let mut objects = configured(namespace, spec, cluster, &selected, distribution, version)?;
 
     // 14. Sync.
-    objects.extend(sync::objects(
-        spec.sync.as_ref(),
-        &selected,
-        namespace,
-        version,
-        cluster.multitenant,
-    )?);
+    for obj in sync::objects(spec.sync.as_ref(), &selected, namespace, version, cluster.multitenant)? {
+        objects.push(obj, false);
+    }
 
     // 15. User patches.
     let patches = spec
@@ -97,13 +95,7 @@ pub fn build(
         .as_ref()
         .map(|k| k.patches.as_slice())
         .unwrap_or_default();
-    if !patches.is_empty() {
-        namespace::strip(&mut objects.list);
-        patch::apply_patches_with_origins(&mut objects.list, patches, &objects.origins)?;
-        // A strategic-merge `$patch: delete` leaves a null where the object was.
-        objects.list.retain(Value::is_object);
-        namespace::restore(&mut objects.list, namespace);
-    }
+    objects.patch(patches, namespace)?;
     let mut objects = objects.list;
 
     // 4. Images.
@@ -136,31 +128,6 @@ pub fn build(
     })
 }
 
-/// Objects, and for those that an earlier step renamed, their first identity (a stub with
-/// apiVersion, kind and name; `Null` for the others), which patch targets may name.
-struct Objects {
-    list: Vec<Value>,
-    origins: Vec<Value>,
-}
-
-impl Objects {
-    fn extend(&mut self, objects: impl IntoIterator<Item = Value>) {
-        self.list.extend(objects);
-    }
-
-    fn renamed(&mut self, index: usize, original: &str) {
-        if self.origins.len() <= index {
-            self.origins.resize(index + 1, Value::Null);
-        }
-        let obj = &self.list[index];
-        self.origins[index] = serde_json::json!({
-            "apiVersion": obj.get("apiVersion"),
-            "kind": obj.get("kind"),
-            "metadata": { "name": original },
-        });
-    }
-}
-
 /// Steps 1 to 13: the release files configured for the instance.
 fn configured(
     namespace: &str,
@@ -169,14 +136,12 @@ fn configured(
     selected: &[Component],
     distribution: &Distribution,
     version: &Version,
-) -> Result<Objects, Error> {
+) -> Result<Working, Error> {
     // 1. Release files and the Namespace.
     let loaded = components::load(distribution, version, selected, cluster.network_policy)?;
-    let mut objects = Objects {
-        list: loaded.objects,
-        origins: Vec::new(),
-    };
-    objects.list.push(namespace::namespace_object(namespace));
+    let rbac = loaded.rbac.clone();
+    let mut objects = Working::new(loaded.objects, |i| !rbac.contains(&i));
+    objects.push(namespace::namespace_object(namespace), false);
 
     // 2. Namespace and per-instance names of rbac.yaml.
     for renamed in namespace::apply(&mut objects.list, namespace, loaded.rbac) {
@@ -198,7 +163,7 @@ fn configured(
         &cluster.domain,
     );
     for shard in shards {
-        objects.list.push(shard.object);
+        objects.push(shard.object, false);
         objects.renamed(objects.list.len() - 1, &shard.original);
     }
 
@@ -220,7 +185,8 @@ fn configured(
     }
 
     // 12. Persistent storage.
-    let claim = storage::apply(&mut objects.list, namespace, spec.storage.as_ref());
-    objects.extend(claim);
+    if let Some(claim) = storage::apply(&mut objects.list, namespace, spec.storage.as_ref()) {
+        objects.push(claim, true);
+    }
     Ok(objects)
 }

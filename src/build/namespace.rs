@@ -84,11 +84,16 @@ pub fn apply(objects: &mut [Value], ns: &str, rbac: Range<usize>) -> Vec<Renamed
     renamed
 }
 
-/// User patches see the objects as the release files have them, without a namespace
-/// (upstream applies the namespace after the patches): a strategic-merge patch without
-/// target and without namespace then finds its object. [`restore`] puts it back.
-pub fn strip(objects: &mut [Value]) {
-    for obj in objects.iter_mut().filter(|o| !object::is_cluster_scoped(o)) {
+/// User patches see the objects of the release's component and policy files as the files
+/// have them, without a namespace (upstream applies it to those after the patches): a
+/// strategic-merge patch without target and without namespace then finds its object.
+/// `bare[i]` says which objects those are; [`restore`] puts the namespace back.
+pub fn strip(objects: &mut [Value], bare: &[bool]) {
+    for (obj, _) in objects
+        .iter_mut()
+        .zip(bare)
+        .filter(|(obj, bare)| **bare && !object::is_cluster_scoped(obj))
+    {
         if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
             meta.remove("namespace");
         }

@@ -60,10 +60,11 @@ pub fn mount_claim(deployment: &mut Value, volume: &str, claim_name: &str, repla
     }
 }
 
-/// Returns the claim to add, when source-controller is installed.
+/// Returns the claim to add, which upstream adds even without source-controller to use it.
 pub fn apply(objects: &mut [Value], ns: &str, storage: Option<&Storage>) -> Option<Value> {
     let storage = storage?;
-    let i = object::find_deployment(objects, "source-controller")?;
-    mount_claim(&mut objects[i], PERSISTENT_VOLUME, "source-controller", false);
+    if let Some(i) = object::find_deployment(objects, "source-controller") {
+        mount_claim(&mut objects[i], PERSISTENT_VOLUME, "source-controller", false);
+    }
     Some(claim("source-controller", ns, storage))
 }

@@ -422,6 +422,13 @@ fn metadata_and_storage() -> Vec<(&'static str, Value)> {
             spec("2.x", json!({"storage": {"class": "fast-ssd", "size": "20Gi"}})),
         ),
         (
+            "storage-without-source-controller",
+            spec(
+                "2.x",
+                json!({"components": ["kustomize-controller", "helm-controller"], "storage": {"class": "standard", "size": "1Gi"}}),
+            ),
+        ),
+        (
             "wait-off-no-migration",
             spec("2.x", json!({"wait": false, "migrateResources": false})),
         ),
@@ -462,6 +469,19 @@ fn patches() -> Vec<(&'static str, Value)> {
         "target": {"kind": "Deployment", "name": "no-such-controller"},
         "patch": "- op: remove\n  path: /spec\n",
     });
+    // The objects upstream generates or copies (rbac.yaml's, the shards, the sync objects)
+    // are in the namespace when patches run; the release's component files are not.
+    let quota = json!({
+        "patch": "apiVersion: v1\nkind: ResourceQuota\nmetadata:\n  name: critical-pods\n  namespace: flux-system\nspec:\n  hard:\n    pods: \"500\"\n",
+    });
+    let shard_by_namespace = json!({
+        "target": {"kind": "Deployment", "namespace": "flux-system"},
+        "patch": "- op: replace\n  path: /spec/replicas\n  value: 2\n",
+    });
+    let sync_by_namespace = json!({
+        "target": {"group": "source.toolkit.fluxcd.io", "namespace": "flux-system"},
+        "patch": "- op: add\n  path: /spec/timeout\n  value: 3m\n",
+    });
     vec![
         (
             "patch-strategic-merge",
@@ -479,6 +499,13 @@ fn patches() -> Vec<(&'static str, Value)> {
                     "sharding": {"shards": ["s1"]},
                     "kustomize": {"patches": [by_original_name, renamed_rbac, selects_nothing]},
                 }),
+            ),
+        ),
+        (
+            "patch-namespaced-identities",
+            spec(
+                "2.x",
+                json!({"sharding": {"shards": ["s1"]}, "kustomize": {"patches": [quota, shard_by_namespace, sync_by_namespace]}, "sync": git_sync()}),
             ),
         ),
         (

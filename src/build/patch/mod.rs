@@ -293,11 +293,15 @@ pub fn apply_patches(objects: &mut [Value], patches: &[Patch]) -> Result<(), Err
     apply_patches_with_origins(objects, patches, &[])
 }
 
-/// [`apply_patches`] for objects that had other names before: `origins[i]`, when it is an
-/// object, holds the apiVersion, kind and name (metadata) that `objects[i]` had first.
-/// Targets and patches without target may name an object by its first identity too, as
-/// kustomize lets them name objects that an earlier step of the same build renamed.
-pub fn apply_patches_with_origins(objects: &mut [Value], patches: &[Patch], origins: &[Value]) -> Result<(), Error> {
+/// [`apply_patches`] for objects that had other identities before: `origins[i]` lists the
+/// identities (objects with apiVersion, kind, metadata name and namespace) that
+/// `objects[i]` had, first the original. As kustomize's, targets match an object by its
+/// original or current name and namespace, and a patch without target by any identity.
+pub fn apply_patches_with_origins(
+    objects: &mut [Value],
+    patches: &[Patch],
+    origins: &[Vec<Value>],
+) -> Result<(), Error> {
     if patches.is_empty() {
         return Ok(());
     }
@@ -310,8 +314,7 @@ pub fn apply_patches_with_origins(objects: &mut [Value], patches: &[Patch], orig
         .map(|i| {
             origins
                 .get(i)
-                .filter(|o| o.is_object())
-                .map(|o| vec![ObjectId::of(o)])
+                .map(|ids| ids.iter().map(ObjectId::of).collect())
                 .unwrap_or_default()
         })
         .collect();
