@@ -469,19 +469,7 @@ fn patches() -> Vec<(&'static str, Value)> {
         "target": {"kind": "Deployment", "name": "no-such-controller"},
         "patch": "- op: remove\n  path: /spec\n",
     });
-    // The objects upstream generates or copies (rbac.yaml's, the shards, the sync objects)
-    // are in the namespace when patches run; the release's component files are not.
-    let quota = json!({
-        "patch": "apiVersion: v1\nkind: ResourceQuota\nmetadata:\n  name: critical-pods\n  namespace: flux-system\nspec:\n  hard:\n    pods: \"500\"\n",
-    });
-    let shard_by_namespace = json!({
-        "target": {"kind": "Deployment", "namespace": "flux-system"},
-        "patch": "- op: replace\n  path: /spec/replicas\n  value: 2\n",
-    });
-    let sync_by_namespace = json!({
-        "target": {"group": "source.toolkit.fluxcd.io", "namespace": "flux-system"},
-        "patch": "- op: add\n  path: /spec/timeout\n  value: 3m\n",
-    });
+    let [quota, shard_by_namespace, sync_by_namespace] = namespaced_identity_patches();
     vec![
         (
             "patch-strategic-merge",
@@ -516,4 +504,21 @@ fn patches() -> Vec<(&'static str, Value)> {
             ),
         ),
     ]
+}
+
+/// The objects upstream generates or copies (rbac.yaml's, the shards, the sync objects) are
+/// in the namespace when patches run; the release's component files are not.
+fn namespaced_identity_patches() -> [Value; 3] {
+    let quota = json!({
+        "patch": "apiVersion: v1\nkind: ResourceQuota\nmetadata:\n  name: critical-pods\n  namespace: flux-system\nspec:\n  hard:\n    pods: \"500\"\n",
+    });
+    let shard_by_namespace = json!({
+        "target": {"kind": "Deployment", "namespace": "flux-system"},
+        "patch": "- op: replace\n  path: /spec/replicas\n  value: 2\n",
+    });
+    let sync_by_namespace = json!({
+        "target": {"group": "source.toolkit.fluxcd.io", "namespace": "flux-system"},
+        "patch": "- op: add\n  path: /spec/timeout\n  value: 3m\n",
+    });
+    [quota, shard_by_namespace, sync_by_namespace]
 }
