@@ -69,7 +69,8 @@ fn success_prints_the_objects_as_yaml() {
     assert!(docs.len() > 20);
     assert_eq!(docs[0]["kind"], "CustomResourceDefinition");
     let kinds: Vec<&str> = docs.iter().filter_map(|d| d["kind"].as_str()).collect();
-    assert_eq!(kinds.last(), Some(&"Kustomization"));
+    // Upstream's order: the kinds after the Deployments by API group, the source last.
+    assert_eq!(kinds.last(), Some(&"GitRepository"));
     let source = docs
         .iter()
         .find(|d| d["kind"] == "Deployment" && d["metadata"]["name"] == "source-controller")

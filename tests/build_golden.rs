@@ -190,7 +190,8 @@ fn defaults_build_the_four_default_controllers_of_the_newest_release() {
     for policy in ["allow-egress", "allow-scraping", "allow-webhooks"] {
         assert!(has(&b, "NetworkPolicy", policy));
     }
-    assert!(has(&b, "ResourceQuota", "critical-pods"));
+    // The suffix of rbac.yaml applies to its namespaced quota too, as upstream names it.
+    assert!(has(&b, "ResourceQuota", "critical-pods-flux-system"));
     // No sync, no PVC.
     assert!(
         !b.objects
@@ -211,6 +212,9 @@ fn every_object_carries_the_operator_labels_and_annotations() {
         let annotations = &o["metadata"]["annotations"];
         assert_eq!(annotations["kustomize.toolkit.fluxcd.io/ssa"], "Ignore", "{}", name(o));
         assert_eq!(annotations["kustomize.toolkit.fluxcd.io/prune"], "Disabled");
+        // The owner labels are part of the render: `build instance` prints what is applied.
+        assert_eq!(labels["fluxcd.controlplane.io/name"], "flux", "{}", name(o));
+        assert_eq!(labels["fluxcd.controlplane.io/namespace"], "flux-system");
     }
 }
 
@@ -341,13 +345,49 @@ fn mirrors_keep_the_manifest_tags_without_digests_and_warn() {
 }
 
 #[test]
-fn enterprise_registries_need_their_digest_list() {
-    let e =
-        build_err("  distribution:\n    version: \"2.9.x\"\n    registry: ghcr.io/controlplaneio-fluxcd/distroless\n");
-    assert!(
-        e.contains("spec.distribution.variant") && e.contains("enterprise-distroless"),
-        "{e}"
+fn without_the_variant_image_list_the_manifest_tags_stay() {
+    // As upstream's operator v0.58.1 does (measured): it logs "falling back to extracting
+    // images from manifests" and applies the tags without digests.
+    let b = build_ok(
+        "flux-system",
+        "  distribution:\n    version: \"2.9.x\"\n    registry: ghcr.io/controlplaneio-fluxcd/distroless\n",
     );
+    assert_eq!(
+        container(&b, "helm-controller")["image"],
+        "ghcr.io/controlplaneio-fluxcd/distroless/helm-controller:v1.6.3"
+    );
+    assert!(b.components.iter().all(|c| c.digest.is_empty()));
+    assert_eq!(b.warnings.len(), 1);
+    assert!(b.warnings[0].contains("enterprise-distroless"), "{}", b.warnings[0]);
+}
+
+#[test]
+fn docker_hub_spellings() {
+    // `fluxcd` is upstream's own registry and pinned; `docker.io/fluxcd` is a mirror to
+    // upstream (measured: applied without digests). Both report the full Docker Hub name.
+    let pinned = build_ok(
+        "flux-system",
+        "  distribution:\n    version: \"2.9.x\"\n    registry: fluxcd\n",
+    );
+    let image = container(&pinned, "helm-controller")["image"].as_str().expect("image");
+    assert!(image.starts_with("fluxcd/helm-controller:v1.6.3@sha256:"), "{image}");
+    let mirror = build_ok(
+        "flux-system",
+        "  distribution:\n    version: \"2.9.x\"\n    registry: docker.io/fluxcd\n",
+    );
+    assert_eq!(
+        container(&mirror, "helm-controller")["image"],
+        "docker.io/fluxcd/helm-controller:v1.6.3"
+    );
+    for b in [&pinned, &mirror] {
+        assert!(
+            b.components
+                .iter()
+                .all(|c| c.repository == format!("index.docker.io/fluxcd/{}", c.name)),
+            "{:?}",
+            b.components
+        );
+    }
 }
 
 #[test]
@@ -374,7 +414,22 @@ fn controller_args_at_their_positions() {
         s[6],
         "--storage-adv-addr=source-controller.$(RUNTIME_NAMESPACE).svc.example.internal."
     );
-    assert_eq!(s.len(), 7);
+    // From Flux 2.7 the workload identity gate is always set, off by default.
+    assert_eq!(s[7..], ["--feature-gates=ObjectLevelWorkloadIdentity=false"]);
+}
+
+#[test]
+fn without_notification_controller_no_events_are_sent() {
+    let b = build_ok(
+        "flux-system",
+        &format!(
+            "{}  components: [source-controller, kustomize-controller, helm-controller]\n",
+            dist("2.x")
+        ),
+    );
+    for controller in ["source-controller", "kustomize-controller", "helm-controller"] {
+        assert_eq!(args(&b, controller)[0], "--events-addr=", "{controller}");
+    }
 }
 
 #[test]
@@ -432,11 +487,21 @@ fn notification_controller_learns_the_operator_kinds() {
 fn token_creation_is_dropped_without_object_level_workload_identity() {
     let b = build_ok("flux-system", &dist("2.x"));
     assert!(!grants(&b, "crd-controller-flux-system", "", "serviceaccounts/token"));
-    assert!(
-        !args(&b, "kustomize-controller")
-            .iter()
-            .any(|a| a.starts_with("--feature-gates"))
+    // Off is said explicitly from Flux 2.7 on; 2.6 gets no gate when off.
+    let gates = |b: &Build, d: &str| -> Vec<String> {
+        args(b, d)
+            .into_iter()
+            .filter(|a| a.starts_with("--feature-gates"))
+            .map(str::to_owned)
+            .collect()
+    };
+    assert_eq!(
+        gates(&b, "kustomize-controller"),
+        ["--feature-gates=ObjectLevelWorkloadIdentity=false"]
     );
+    let b = build_ok("flux-system", &dist("2.6.x"));
+    assert!(!grants(&b, "crd-controller-flux-system", "", "serviceaccounts/token"));
+    assert!(gates(&b, "kustomize-controller").is_empty());
 }
 
 #[test]
@@ -479,7 +544,8 @@ fn small_profile() {
         [
             "--helm-cache-max-size=10",
             "--helm-cache-ttl=720m",
-            "--helm-cache-purge-interval=60m"
+            "--helm-cache-purge-interval=60m",
+            "--feature-gates=ObjectLevelWorkloadIdentity=false"
         ]
     );
     for d in deployments(&b) {
@@ -499,7 +565,15 @@ fn small_profile() {
 fn medium_profile() {
     let b = build_ok("flux-system", &format!("{}  cluster:\n    size: medium\n", dist("2.x")));
     for d in ["kustomize-controller", "helm-controller"] {
-        assert_eq!(args(&b, d)[5..], ["--concurrent=10", "--requeue-dependency=5s"], "{d}");
+        assert_eq!(
+            args(&b, d)[5..],
+            [
+                "--concurrent=10",
+                "--requeue-dependency=5s",
+                "--feature-gates=ObjectLevelWorkloadIdentity=false"
+            ],
+            "{d}"
+        );
     }
     assert_eq!(
         args(&b, "source-controller")[7..],
@@ -507,7 +581,8 @@ fn medium_profile() {
             "--helm-cache-max-size=50",
             "--helm-cache-ttl=720m",
             "--helm-cache-purge-interval=60m",
-            "--concurrent=5"
+            "--concurrent=5",
+            "--feature-gates=ObjectLevelWorkloadIdentity=false"
         ]
     );
     for d in ["source-controller", "kustomize-controller", "helm-controller"] {
@@ -516,9 +591,13 @@ fn medium_profile() {
             json!({"limits": {"cpu": "2000m", "memory": "1Gi"}, "requests": {"cpu": "100m", "memory": "128Mi"}}),
             "{d}"
         );
+    }
+    // Every Deployment says its profile, tuned or not.
+    for d in deployments(&b) {
         assert_eq!(
             get(&b, "Deployment", d)["metadata"]["annotations"]["fluxcd.controlplane.io/profile"],
-            "medium"
+            "medium",
+            "{d}"
         );
     }
     // notification-controller keeps the release's resources.
@@ -536,7 +615,15 @@ fn medium_profile() {
 fn large_profile() {
     let b = build_ok("flux-system", &format!("{}  cluster:\n    size: large\n", dist("2.x")));
     for d in ["kustomize-controller", "helm-controller"] {
-        assert_eq!(args(&b, d)[5..], ["--concurrent=20", "--requeue-dependency=5s"], "{d}");
+        assert_eq!(
+            args(&b, d)[5..],
+            [
+                "--concurrent=20",
+                "--requeue-dependency=5s",
+                "--feature-gates=ObjectLevelWorkloadIdentity=false"
+            ],
+            "{d}"
+        );
         assert_eq!(
             container(&b, d)["resources"],
             json!({"limits": {"cpu": "3000m", "memory": "3Gi"}, "requests": {"cpu": "100m", "memory": "256Mi"}})
@@ -548,7 +635,8 @@ fn large_profile() {
             "--helm-cache-max-size=100",
             "--helm-cache-ttl=720m",
             "--helm-cache-purge-interval=60m",
-            "--concurrent=10"
+            "--concurrent=10",
+            "--feature-gates=ObjectLevelWorkloadIdentity=false"
         ]
     );
     assert_eq!(
@@ -640,8 +728,8 @@ fn multitenant_lockdown() {
 }
 
 #[test]
-fn multitenant_workload_identity_on_2_6_and_later() {
-    for version in ["2.6.x", "2.x"] {
+fn multitenant_workload_identity_on_2_7_and_later() {
+    for version in ["2.7.x", "2.x"] {
         let b = build_ok(
             "flux-system",
             &format!(
@@ -681,7 +769,29 @@ fn multitenant_workload_identity_on_2_6_and_later() {
             grants(&b, "crd-controller-flux-system", "", "serviceaccounts/token"),
             "{version}"
         );
+        // Upstream's order: tenant lockdown, feature gates, workload identity defaults.
+        assert_eq!(
+            k[5..],
+            [
+                "--no-cross-namespace-refs=true",
+                "--no-remote-bases=true",
+                "--default-service-account=tenant",
+                "--feature-gates=ObjectLevelWorkloadIdentity=true",
+                "--default-decryption-service-account=sops",
+                "--default-kubeconfig-service-account=kubeconfig"
+            ],
+            "{version}"
+        );
     }
+    // The controllers of 2.6 lack the workload identity defaults: upstream refuses it too.
+    let e = build_err(&format!(
+        "{}  cluster:\n    objectLevelWorkloadIdentity: true\n    multitenantWorkloadIdentity: true\n",
+        dist("2.6.x")
+    ));
+    assert!(
+        e.contains("spec.cluster.multitenantWorkloadIdentity") && e.contains("2.7.0"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -698,6 +808,12 @@ fn object_level_workload_identity_alone() {
     );
     assert!(!k.iter().any(|a| a.starts_with("--default-")), "{k:?}");
     assert!(grants(&b, "crd-controller-flux-system", "", "serviceaccounts/token"));
+    // helm-controller knows the gate from Flux 2.7 only.
+    assert!(
+        !args(&b, "helm-controller")
+            .iter()
+            .any(|a| a.starts_with("--feature-gates"))
+    );
 }
 
 #[test]
@@ -752,15 +868,24 @@ fn all_seven_components_on_2_9_4() {
         w[6],
         "--storage-adv-addr=source-watcher.$(RUNTIME_NAMESPACE).svc.cluster.local."
     );
+    // ExternalArtifact first, then the workload identity gate, as upstream orders them.
     for d in ["kustomize-controller", "helm-controller"] {
         assert_eq!(
-            *args(&b, d).last().expect("args"),
-            "--feature-gates=ExternalArtifact=true",
+            args(&b, d)[5..],
+            [
+                "--feature-gates=ExternalArtifact=true",
+                "--feature-gates=ObjectLevelWorkloadIdentity=false"
+            ],
             "{d}"
         );
     }
+    assert_eq!(
+        args(&b, "source-controller")[7..],
+        ["--feature-gates=ObjectLevelWorkloadIdentity=false"]
+    );
+    // source-watcher knows no workload identity gate.
     assert!(
-        !args(&b, "source-controller")
+        !args(&b, "source-watcher")
             .iter()
             .any(|a| a.starts_with("--feature-gates"))
     );
@@ -828,14 +953,19 @@ fn persistent_storage_for_source_controller() {
         pvc["metadata"]["labels"]["app.kubernetes.io/managed-by"],
         "flux-operator"
     );
-    let volumes = pod(&b, "source-controller")["volumes"].as_array().expect("volumes");
-    assert!(volumes.contains(&json!({"name": "data", "persistentVolumeClaim": {"claimName": "source-controller"}})));
-    assert!(volumes.contains(&json!({"name": "tmp", "emptyDir": {}})));
-    assert!(
-        container(&b, "source-controller")["volumeMounts"]
-            .as_array()
-            .expect("mounts")
-            .contains(&json!({"mountPath": "/data", "name": "data"}))
+    assert_eq!(pvc["metadata"]["labels"]["fluxcd.controlplane.io/name"], "flux");
+    // Upstream keeps the release's `data` volume and mounts the claim through its own.
+    assert_eq!(
+        pod(&b, "source-controller")["volumes"],
+        json!([
+            {"name": "data", "emptyDir": {}},
+            {"name": "tmp", "emptyDir": {}},
+            {"name": "persistent-data", "persistentVolumeClaim": {"claimName": "source-controller"}}
+        ])
+    );
+    assert_eq!(
+        container(&b, "source-controller")["volumeMounts"],
+        json!([{"mountPath": "/data", "name": "persistent-data"}, {"mountPath": "/tmp", "name": "tmp"}])
     );
 }
 
@@ -879,25 +1009,54 @@ fn sharding_with_persistent_storage() {
         }
     }
     assert!(!has(&b, "Deployment", "notification-controller-shard1"));
-    // Storage servers advertise their own Service.
+    // Storage servers advertise their own Service: upstream adds the shard's address after
+    // the main one (the last one wins), then the shard's selector.
     for server in ["source-controller", "source-watcher"] {
         let copy = format!("{server}-shard1");
         assert_eq!(
-            args(&b, &copy)[6],
-            format!("--storage-adv-addr={copy}.$(RUNTIME_NAMESPACE).svc.cluster.local.")
+            args(&b, &copy)[6..9],
+            [
+                format!("--storage-adv-addr={server}.$(RUNTIME_NAMESPACE).svc.cluster.local."),
+                format!("--storage-adv-addr={copy}.$(RUNTIME_NAMESPACE).svc.cluster.local."),
+                "--watch-label-selector=sharding.fluxcd.io/key=shard1".to_owned(),
+            ]
         );
         let svc = get(&b, "Service", &copy);
         assert_eq!(svc["spec"]["selector"], json!({"app": copy}));
         assert_eq!(svc["metadata"]["annotations"]["sharding.fluxcd.io/role"], "shard");
     }
-    // One claim per shard.
+    // One claim per shard, as upstream's operator v0.58.1 applies it (measured on a test
+    // bed; its `build instance` ignores `sharding.storage`): labelled like every object,
+    // annotated as a shard's, mounted through `persistent-data-<shard>` in place of `data`.
     for shard in ["shard1", "shard2"] {
         let claim = format!("source-controller-{shard}");
         let pvc = get(&b, "PersistentVolumeClaim", &claim);
         assert_eq!(pvc["spec"]["storageClassName"], "standard");
         assert_eq!(pvc["spec"]["resources"]["requests"]["storage"], "10Gi");
-        let volumes = pod(&b, &claim)["volumes"].as_array().expect("volumes");
-        assert!(volumes.contains(&json!({"name": "data", "persistentVolumeClaim": {"claimName": claim}})));
+        assert_eq!(
+            pvc["metadata"]["labels"]["app.kubernetes.io/managed-by"],
+            "flux-operator"
+        );
+        assert_eq!(
+            pvc["metadata"]["labels"]["fluxcd.controlplane.io/namespace"],
+            "flux-system"
+        );
+        assert_eq!(pvc["metadata"]["annotations"]["sharding.fluxcd.io/role"], "shard");
+        assert_eq!(
+            pvc["metadata"]["annotations"]["kustomize.toolkit.fluxcd.io/ssa"],
+            "Ignore"
+        );
+        let volume = format!("persistent-data-{shard}");
+        assert_eq!(
+            pod(&b, &claim)["volumes"],
+            json!([{"name": volume, "persistentVolumeClaim": {"claimName": claim}}, {"name": "tmp", "emptyDir": {}}])
+        );
+        assert_eq!(
+            container(&b, &claim)["volumeMounts"],
+            json!([{"mountPath": "/data", "name": volume}, {"mountPath": "/tmp", "name": "tmp"}])
+        );
+        let template = &get(&b, "Deployment", &claim)["spec"]["template"]["metadata"];
+        assert_eq!(template["annotations"]["sharding.fluxcd.io/role"], "shard");
     }
     assert!(has(&b, "PersistentVolumeClaim", "source-controller"));
     // Not copied.
@@ -971,7 +1130,7 @@ fn sync_git_repository() {
     assert_eq!(source["metadata"]["namespace"], "flux-system");
     assert_eq!(
         source["spec"],
-        json!({"interval": "5m", "url": "URL", "ref": {"name": "REF"}, "secretRef": {"name": "git-auth"}, "provider": "github"})
+        json!({"interval": "5m0s", "url": "URL", "ref": {"name": "REF"}, "secretRef": {"name": "git-auth"}, "provider": "github"})
     );
     assert_eq!(
         source["metadata"]["labels"]["app.kubernetes.io/managed-by"],
@@ -981,12 +1140,21 @@ fn sync_git_repository() {
     assert_eq!(ks["apiVersion"], "kustomize.toolkit.fluxcd.io/v1");
     assert_eq!(
         ks["spec"],
-        json!({"interval": "10m", "path": "clusters/prod", "prune": true, "sourceRef": {"kind": "GitRepository", "name": "flux-system"}})
+        json!({"interval": "10m0s", "path": "clusters/prod", "prune": true, "sourceRef": {"kind": "GitRepository", "name": "flux-system"}})
     );
-    // Sync objects come last, the source before its Kustomization.
-    let n = b.objects.len();
-    assert_eq!(kind(&b.objects[n - 2]), "GitRepository");
-    assert_eq!(kind(&b.objects[n - 1]), "Kustomization");
+    // Upstream's order after the Deployments: by API group, so the Kustomization comes
+    // before the network policies and the source last.
+    let tail: Vec<&str> = b.objects[b.objects.len() - 5..].iter().map(kind).collect();
+    assert_eq!(
+        tail,
+        [
+            "Kustomization",
+            "NetworkPolicy",
+            "NetworkPolicy",
+            "NetworkPolicy",
+            "GitRepository"
+        ]
+    );
 }
 
 #[test]
@@ -1008,7 +1176,7 @@ fn sync_oci_repository_api_version_follows_the_release() {
         assert_eq!(source["apiVersion"], api, "{version}");
         assert_eq!(
             source["spec"],
-            json!({"interval": "1m", "url": "URL", "ref": {"tag": "REF"}, "provider": "gcp"})
+            json!({"interval": "1m0s", "url": "URL", "ref": {"tag": "REF"}, "provider": "gcp"})
         );
         assert_eq!(
             get(&b, "Kustomization", "cluster")["spec"]["sourceRef"],
@@ -1031,7 +1199,7 @@ fn sync_bucket_api_version_follows_the_release() {
         assert_eq!(source["apiVersion"], api, "{version}");
         assert_eq!(
             source["spec"],
-            json!({"interval": "1m", "endpoint": "URL", "bucketName": "REF", "secretRef": {"name": "s3"}})
+            json!({"interval": "1m0s", "endpoint": "URL", "bucketName": "REF", "secretRef": {"name": "s3"}})
         );
     }
 }
@@ -1057,7 +1225,7 @@ fn cobaltcore_example_builds_unchanged() {
     let git = get(&b, "GitRepository", "flux-system");
     assert_eq!(
         git["spec"],
-        json!({"interval": "1m", "url": "ssh://git@github.com/c5c3/c5c3-gitops.git", "ref": {"name": "refs/heads/main"}, "secretRef": {"name": "flux-system"}})
+        json!({"interval": "1m0s", "url": "ssh://git@github.com/c5c3/c5c3-gitops.git", "ref": {"name": "refs/heads/main"}, "secretRef": {"name": "flux-system"}})
     );
     let ks = get(&b, "Kustomization", "flux-system");
     assert_eq!(ks["spec"]["path"], "clusters/management");
@@ -1282,7 +1450,8 @@ fn strategic_merge_patch_without_target_and_by_label() {
     assert_eq!(get(&b, "Deployment", "kustomize-controller")["spec"]["replicas"], 1);
     let helm = &get(&b, "Deployment", "helm-controller")["metadata"]["labels"];
     assert_eq!(helm["team"], "infra");
-    assert_eq!(helm["app.kubernetes.io/part-of"], "patched");
+    // The operator's labels come after the patches, as upstream's do.
+    assert_eq!(helm["app.kubernetes.io/part-of"], "flux");
     assert_eq!(get(&b, "Kustomization", "flux-system")["spec"]["interval"], "1h");
 
     // commonMetadata comes after the patches and wins.
@@ -1339,7 +1508,6 @@ fn bad_patches_name_their_index() {
     for list in [
         "      - patch: \"- op: explode\\n  path: /spec\"\n        target:\n          kind: Deployment\n",
         "      - patch: \"not: [valid\"\n",
-        "      - target:\n          kind: Deployment\n          name: no-such-controller\n        patch: |\n          - op: replace\n            path: /spec/replicas\n            value: 2\n",
         "      - target:\n          kind: Deployment\n          name: helm-controller\n        patch: |\n          - op: remove\n            path: /spec/nothing/here\n",
     ] {
         let e = build_err(&format!("{}{}", dist("2.x"), patches(list)));
@@ -1382,13 +1550,104 @@ fn patches_see_the_objects_without_namespace() {
             ))
             .all(|o| o["metadata"]["namespace"] == "gitops")
     );
-    // As upstream documents: a patch target must not name a namespace.
+    // So a target naming the namespace selects nothing, which is no error (upstream's
+    // operator v0.58.1 reconciles such an instance unchanged, as kustomize ignores it).
+    let plain = build_ok("flux-system", &dist("2.x"));
+    for target in ["namespace: flux-system", "name: no-such-controller"] {
+        let b = build_ok(
+            "flux-system",
+            &format!(
+                "{}{}",
+                dist("2.x"),
+                patches(&format!(
+                    "      - target:\n          kind: Deployment\n          {target}\n        patch: |\n          - op: replace\n            path: /spec/replicas\n            value: 2\n"
+                ))
+            ),
+        );
+        assert_eq!(b.revision, plain.revision, "{target}");
+    }
+}
+
+#[test]
+fn patches_see_the_generated_objects_in_the_namespace() {
+    // Upstream builds rbac.yaml, the shards and the sync objects in the namespace before
+    // the patches run; the release's component files get it afterwards.
+    let b = build_ok(
+        "flux-system",
+        &format!(
+            "{}  sharding:\n    shards: [s1]\n{}{}",
+            dist("2.x"),
+            sync("GitRepository", ""),
+            patches(concat!(
+                "      - target:\n          namespace: flux-system\n        patch: |\n          - op: add\n            path: /metadata/annotations\n            value: {seen: \"yes\"}\n",
+                "      - patch: |\n          apiVersion: v1\n          kind: ResourceQuota\n          metadata:\n            name: critical-pods\n            namespace: flux-system\n          spec:\n            hard:\n              pods: \"500\"\n",
+            ))
+        ),
+    );
+    let seen = |k: &str, n: &str| get(&b, k, n)["metadata"]["annotations"]["seen"] == "yes";
+    for (k, n) in [
+        ("ResourceQuota", "critical-pods-flux-system"),
+        ("Deployment", "kustomize-controller-s1"),
+        ("Service", "source-controller-s1"),
+        ("GitRepository", "flux-system"),
+        ("Kustomization", "flux-system"),
+    ] {
+        assert!(seen(k, n), "{k}/{n}");
+    }
+    for (k, n) in [
+        ("Deployment", "kustomize-controller"),
+        ("ServiceAccount", "kustomize-controller"),
+        ("NetworkPolicy", "allow-egress"),
+    ] {
+        assert!(!seen(k, n), "{k}/{n}");
+    }
+    assert_eq!(
+        get(&b, "ResourceQuota", "critical-pods-flux-system")["spec"]["hard"]["pods"],
+        "500"
+    );
+}
+
+#[test]
+fn the_claim_comes_with_storage_even_without_source_controller() {
+    let b = build_ok(
+        "flux-system",
+        &format!(
+            "{}  components: [kustomize-controller, helm-controller]\n  storage:\n    class: standard\n    size: 1Gi\n",
+            dist("2.x")
+        ),
+    );
+    assert!(has(&b, "PersistentVolumeClaim", "source-controller"));
+}
+
+#[test]
+fn patch_targets_may_name_objects_before_the_build_renamed_them() {
+    // As kustomize (and so upstream) remembers previous names: `crd-controller` reaches the
+    // per-instance ClusterRole, and `kustomize-controller` its shard copies too.
+    let b = build_ok(
+        "flux-system",
+        &format!(
+            "{}  sharding:\n    shards: [s1]\n{}",
+            dist("2.x"),
+            patches(concat!(
+                "      - target:\n          kind: ClusterRole\n          name: crd-controller\n        patch: |\n          apiVersion: rbac.authorization.k8s.io/v1\n          kind: ClusterRole\n          metadata:\n            name: any\n            labels:\n              audited: \"true\"\n",
+                "      - target:\n          kind: Deployment\n          name: kustomize-controller\n        patch: |\n          - op: replace\n            path: /spec/replicas\n            value: 2\n",
+            ))
+        ),
+    );
+    assert_eq!(
+        get(&b, "ClusterRole", "crd-controller-flux-system")["metadata"]["labels"]["audited"],
+        "true"
+    );
+    assert_eq!(get(&b, "Deployment", "kustomize-controller")["spec"]["replicas"], 2);
+    assert_eq!(get(&b, "Deployment", "kustomize-controller-s1")["spec"]["replicas"], 2);
+    assert_eq!(get(&b, "Deployment", "helm-controller-s1")["spec"]["replicas"], 1);
+    // A patch without target then names two objects, which upstream refuses too.
     let e = build_err(&format!(
-        "{}{}",
+        "{}  sharding:\n    shards: [s1]\n{}",
         dist("2.x"),
         patches(
-            "      - target:\n          kind: Deployment\n          namespace: flux-system\n        patch: |\n          - op: replace\n            path: /spec/replicas\n            value: 2\n"
+            "      - patch: |\n          apiVersion: apps/v1\n          kind: Deployment\n          metadata:\n            name: helm-controller\n          spec:\n            replicas: 2\n"
         )
     ));
-    assert!(e.starts_with("spec.kustomize.patches[0]"), "{e}");
+    assert!(e.contains("several objects"), "{e}");
 }

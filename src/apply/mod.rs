@@ -31,5 +31,5 @@ pub const FIELD_MANAGER: &str = "flux-operator";
 pub const TAKEOVER_MANAGERS: &[&str] = &["kustomize-controller", "helm", "kubectl", "before-first-apply", "flux"];
 
 /// Labels that tie a managed object to its FluxInstance; prune deletes only what has them.
-pub const OWNER_NAME_LABEL: &str = "fluxcd.controlplane.io/name";
-pub const OWNER_NAMESPACE_LABEL: &str = "fluxcd.controlplane.io/namespace";
+/// The builder sets them, so that `build instance` prints what is applied.
+pub use crate::build::{OWNER_NAME as OWNER_NAME_LABEL, OWNER_NAMESPACE as OWNER_NAMESPACE_LABEL};

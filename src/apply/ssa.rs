@@ -5,7 +5,7 @@ use kube::Client;
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use serde_json::{Value, json};
 
-use super::{Discovery, Error, FIELD_MANAGER, OWNER_NAME_LABEL, OWNER_NAMESPACE_LABEL, ObjectRef, TAKEOVER_MANAGERS};
+use super::{Discovery, Error, FIELD_MANAGER, ObjectRef, TAKEOVER_MANAGERS};
 
 /// What applying an object did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,7 +57,8 @@ impl ChangeSet {
 
 #[derive(Debug, Clone)]
 pub struct ApplyOptions {
-    /// Name and namespace of the owning FluxInstance, written as owner labels.
+    /// Name and namespace of the owning FluxInstance, whose owner labels (set by the builder)
+    /// mark what prune may delete.
     pub owner_name: String,
     pub owner_namespace: String,
     /// Managers taken over in addition to [`TAKEOVER_MANAGERS`].
@@ -125,18 +126,11 @@ impl Applier<'_> {
         })
     }
 
-    /// Owner labels in, and the marks of other tools out, before the object is sent.
+    /// The marks of other tools out, before the object is sent. The owner labels come with
+    /// the object from the builder.
     fn prepare(&self, obj: &mut Value) {
         let meta = &mut obj["metadata"];
-        if !meta["labels"].is_object() {
-            meta["labels"] = json!({});
-        }
-        if let Some(labels) = meta["labels"].as_object_mut() {
-            labels.insert(OWNER_NAME_LABEL.into(), self.options.owner_name.clone().into());
-            labels.insert(
-                OWNER_NAMESPACE_LABEL.into(),
-                self.options.owner_namespace.clone().into(),
-            );
+        if let Some(labels) = meta.get_mut("labels").and_then(Value::as_object_mut) {
             for key in STRIPPED_LABELS {
                 labels.remove(*key);
             }

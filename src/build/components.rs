@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
+use std::ops::Range;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use semver::Version;
@@ -11,6 +12,8 @@ use crate::api::{Component, FluxInstanceSpec};
 use crate::distribution::Distribution;
 
 use super::Error;
+
+const RBAC_FILE: &str = "rbac.yaml";
 
 /// The components installed when `spec.components` is empty.
 pub const DEFAULT: [Component; 4] = [
@@ -73,7 +76,23 @@ pub fn check_gates(spec: &FluxInstanceSpec, components: &[Component], version: &
             "spec.cluster.objectLevelWorkloadIdentity: true requires Flux >= 2.6.0, got v{version}"
         )));
     }
+    // The controllers of 2.6 lack the default workload identity flags.
+    if let Some(cluster) = &spec.cluster
+        && cluster.multitenant_workload_identity
+        && version < &Version::new(2, 7, 0)
+    {
+        return Err(Error::Spec(format!(
+            "spec.cluster.multitenantWorkloadIdentity: true requires Flux >= 2.7.0, got v{version}"
+        )));
+    }
     Ok(())
+}
+
+/// The objects of the release files, in file order.
+pub struct Loaded {
+    pub objects: Vec<Value>,
+    /// Where the objects of `rbac.yaml` are in `objects`: they get per-instance names.
+    pub rbac: Range<usize>,
 }
 
 /// Parses the release files of the components, `rbac.yaml` and, when wanted,
@@ -83,17 +102,19 @@ pub fn load(
     version: &Version,
     components: &[Component],
     network_policy: bool,
-) -> Result<Vec<Value>, Error> {
+) -> Result<Loaded, Error> {
     let mut files: Vec<(String, bool)> = components
         .iter()
         .map(|&c| (format!("{}.yaml", name(c)), true))
         .collect();
-    files.push(("rbac.yaml".to_owned(), false));
+    files.push((RBAC_FILE.to_owned(), false));
     if network_policy {
         files.push(("policies.yaml".to_owned(), false));
     }
     let mut objects = Vec::with_capacity(80);
+    let mut rbac = 0..0;
     for (file, is_component) in files {
+        let start = objects.len();
         let Some(text) = distribution.manifest(version, &file)? else {
             let what = file.trim_end_matches(".yaml");
             return Err(if is_component {
@@ -111,8 +132,11 @@ pub fn load(
             }
             objects.push(doc.clone());
         }
+        if file == RBAC_FILE {
+            rbac = start..objects.len();
+        }
     }
-    Ok(objects)
+    Ok(Loaded { objects, rbac })
 }
 
 /// Parsed release files by content. YAML parsing is most of a build's time and the

@@ -5,7 +5,7 @@ use semver::Version;
 use serde_json::Value;
 
 use crate::api::{ComponentImage, Variant};
-use crate::distribution::{Distribution, ImageInfo, variant_name};
+use crate::distribution::{self, Distribution, ImageInfo, variant_name};
 
 use super::{Error, object};
 
@@ -16,7 +16,8 @@ pub fn variant(registry: &str, explicit: Option<Variant>) -> Option<Variant> {
         return explicit;
     }
     let registry = registry.trim_end_matches('/');
-    if registry == "fluxcd" || registry == "ghcr.io/fluxcd" || registry == "docker.io/fluxcd" {
+    // Upstream knows these two spellings only; `docker.io/fluxcd` is a mirror to it.
+    if registry == "fluxcd" || registry == "ghcr.io/fluxcd" {
         return Some(Variant::UpstreamAlpine);
     }
     let enterprise = registry.contains("controlplaneio-fluxcd") || registry.contains("controlplane/fluxcd");
@@ -41,17 +42,7 @@ pub fn apply(
 ) -> Result<(Vec<ComponentImage>, Option<String>), Error> {
     let registry = registry.trim_end_matches('/');
     let variant = variant(registry, explicit);
-    let pinned: Option<Vec<ImageInfo>> = match variant {
-        Some(v) => Some(distribution.images(version, v)?),
-        None => None,
-    };
-    let warning = match variant {
-        Some(_) => None,
-        None => Some(format!(
-            "spec.distribution.registry {registry:?} is not a registry with known digests: images keep their tags \
-             without digests; set spec.distribution.variant to pin them"
-        )),
-    };
+    let (pinned, warning) = digest_list(distribution, version, registry, variant)?;
 
     let mut components = Vec::new();
     for obj in objects.iter_mut().filter(|o| object::is_deployment(o)) {
@@ -73,7 +64,7 @@ pub fn apply(
                     let reference = format!("{registry}/{component}:{}@{}", info.tag, info.digest);
                     let record = ComponentImage {
                         name: component.to_owned(),
-                        repository: format!("{registry}/{component}"),
+                        repository: repository(registry, component),
                         tag: info.tag.clone(),
                         digest: info.digest.clone(),
                     };
@@ -83,7 +74,7 @@ pub fn apply(
                     let reference = format!("{registry}/{component}:{manifest_tag}");
                     let record = ComponentImage {
                         name: component.to_owned(),
-                        repository: format!("{registry}/{component}"),
+                        repository: repository(registry, component),
                         tag: manifest_tag.to_owned(),
                         digest: String::new(),
                     };
@@ -97,6 +88,50 @@ pub fn apply(
         }
     }
     Ok((components, warning))
+}
+
+/// The image list to pin with, and a warning when there is none: a mirror, or a variant
+/// whose list the distribution lacks (upstream then keeps the manifests' tags too).
+fn digest_list(
+    distribution: &Distribution,
+    version: &Version,
+    registry: &str,
+    variant: Option<Variant>,
+) -> Result<(Option<Vec<ImageInfo>>, Option<String>), Error> {
+    let Some(variant) = variant else {
+        return Ok((
+            None,
+            Some(format!(
+                "spec.distribution.registry {registry:?} is not a registry with known digests: images keep their \
+                 tags without digests; set spec.distribution.variant to pin them"
+            )),
+        ));
+    };
+    match distribution.images(version, variant) {
+        Ok(list) => Ok((Some(list), None)),
+        Err(distribution::Error::VariantUnavailable { .. }) => Ok((
+            None,
+            Some(format!(
+                "the distribution has no {} image list for Flux v{version}: images keep their tags without digests",
+                variant_name(variant)
+            )),
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The repository of a component image as upstream reports it in `status.components`:
+/// Docker Hub names are spelled out in full (`index.docker.io/...`), as container
+/// registry clients normalise them.
+fn repository(registry: &str, component: &str) -> String {
+    let first = registry.split('/').next().unwrap_or_default();
+    let has_host = registry.contains('/') && (first.contains('.') || first.contains(':') || first == "localhost");
+    let path = match registry.split_once('/') {
+        Some(("docker.io" | "index.docker.io", rest)) => rest,
+        _ if has_host => return format!("{registry}/{component}"),
+        _ => registry,
+    };
+    format!("index.docker.io/{path}/{component}")
 }
 
 /// `fluxcd/source-controller:v1.2.3` -> (`source-controller`, `v1.2.3`).
@@ -128,10 +163,22 @@ mod tests {
             Some(Variant::EnterpriseDistrolessFips)
         );
         assert_eq!(variant("registry.example.com/fluxcd", None), None);
+        assert_eq!(variant("docker.io/fluxcd", None), None);
         assert_eq!(
             variant("registry.example.com/fluxcd", Some(Variant::UpstreamAlpine)),
             Some(Variant::UpstreamAlpine)
         );
+    }
+
+    #[test]
+    fn status_repositories() {
+        assert_eq!(repository("ghcr.io/fluxcd", "x"), "ghcr.io/fluxcd/x");
+        assert_eq!(repository("fluxcd", "x"), "index.docker.io/fluxcd/x");
+        assert_eq!(repository("docker.io/fluxcd", "x"), "index.docker.io/fluxcd/x");
+        assert_eq!(repository("index.docker.io/fluxcd", "x"), "index.docker.io/fluxcd/x");
+        assert_eq!(repository("mirror:5000/flux", "x"), "mirror:5000/flux/x");
+        assert_eq!(repository("localhost/flux", "x"), "localhost/flux/x");
+        assert_eq!(repository("team/flux", "x"), "index.docker.io/team/flux/x");
     }
 
     #[test]

@@ -1,4 +1,6 @@
-//! Steps 3 and 16: the operator's own labels and annotations, then the user's.
+//! Steps 3 and 16: the operator's own labels and annotations, then the user's, then the
+//! owner labels. All three come after the user's patches, as upstream's do: a patch sees
+//! the release's own labels only, and cannot take the operator's away.
 
 use semver::Version;
 use serde_json::Value;
@@ -13,6 +15,9 @@ pub const VERSION: &str = "app.kubernetes.io/version";
 pub const PART_OF: &str = "app.kubernetes.io/part-of";
 pub const SSA: &str = "kustomize.toolkit.fluxcd.io/ssa";
 pub const KUSTOMIZE_PRUNE: &str = "kustomize.toolkit.fluxcd.io/prune";
+/// Tie an object to its FluxInstance; prune deletes only what has them.
+pub const OWNER_NAME: &str = "fluxcd.controlplane.io/name";
+pub const OWNER_NAMESPACE: &str = "fluxcd.controlplane.io/namespace";
 
 /// The labels and annotations of step 3, for one object.
 pub struct Standard {
@@ -53,5 +58,13 @@ pub fn apply_common(objects: &mut [Value], common: Option<&CommonMetadata>) {
         for (key, value) in &common.annotations {
             object::set_annotation(obj, key, value);
         }
+    }
+}
+
+/// The owner labels, last: they win over `commonMetadata`, since prune relies on them.
+pub fn apply_owner(objects: &mut [Value], ns: &str) {
+    for obj in objects {
+        object::set_label(obj, OWNER_NAME, crate::api::SINGLETON_NAME);
+        object::set_label(obj, OWNER_NAMESPACE, ns);
     }
 }

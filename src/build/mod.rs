@@ -6,6 +6,7 @@
 mod args;
 mod components;
 mod deployment;
+mod duration;
 mod error;
 mod images;
 mod input;
@@ -23,15 +24,18 @@ mod sharding;
 mod storage;
 mod sync;
 mod validate;
+mod working;
 
 use semver::Version;
 use serde_json::Value;
 
-use crate::api::{Cluster, ClusterType, ComponentImage, FluxInstanceSpec};
+use crate::api::{Cluster, ClusterType, Component, ComponentImage, FluxInstanceSpec};
 use crate::distribution::{self, Distribution};
+use working::Working;
 
 pub use error::Error;
 pub use input::{DEFAULT_NAMESPACE, Instance, parse_instance};
+pub use labels::{OWNER_NAME, OWNER_NAMESPACE};
 
 /// The result of a build: what to apply, in apply order, and how to report it.
 #[derive(Debug, Clone)]
@@ -59,6 +63,12 @@ pub fn resolve_and_build(
 }
 
 /// Builds the objects of Flux `version` for an instance in `namespace`.
+///
+/// The steps run in an order that reproduces upstream's output, not in SPEC.md's numbering:
+/// shards are copied before the size profile and the tenant flags (which reach the shards
+/// too, and whose arguments come after the shard's own), and the images, the operator's
+/// labels and annotations, `commonMetadata` and the owner labels come after the user's
+/// patches (a patch sees the release's images and labels, and cannot remove the operator's).
 pub fn build(
     namespace: &str,
     spec: &FluxInstanceSpec,
@@ -71,20 +81,22 @@ pub fn build(
     let cluster = spec.cluster.as_ref().unwrap_or(&default_cluster);
     let selected = components::selected(spec);
     components::check_gates(spec, &selected, version)?;
-    let mut warnings = Vec::new();
 
-    // 1. Release files and the Namespace.
-    let mut objects = components::load(distribution, version, &selected, cluster.network_policy)?;
-    objects.push(namespace::namespace_object(namespace));
+    let mut objects = configured(namespace, spec, cluster, &selected, distribution, version)?;
 
-    // 2. Namespace and per-instance names of cluster-scoped RBAC.
-    namespace::apply(&mut objects, namespace);
-
-    // 3. The operator's labels and annotations.
-    let standard = labels::Standard::new(namespace, version);
-    for obj in &mut objects {
-        standard.apply(obj);
+    // 14. Sync.
+    for obj in sync::objects(spec.sync.as_ref(), &selected, namespace, version, cluster.multitenant)? {
+        objects.push(obj, false);
     }
+
+    // 15. User patches.
+    let patches = spec
+        .kustomize
+        .as_ref()
+        .map(|k| k.patches.as_slice())
+        .unwrap_or_default();
+    objects.patch(patches, namespace)?;
+    let mut objects = objects.list;
 
     // 4. Images.
     let (images, warning) = images::apply(
@@ -94,73 +106,14 @@ pub fn build(
         &spec.distribution.registry,
         spec.distribution.variant,
     )?;
-    warnings.extend(warning);
 
-    // 5-6. Controller flags and Deployment-wide settings.
-    args::apply(&mut objects, namespace, &cluster.domain);
-    deployment::apply(&mut objects, spec.distribution.image_pull_secret.as_deref());
-
-    // 7. Size profile.
-    profile::apply(&mut objects, cluster.size);
-
-    // 8. OpenShift.
-    if cluster.type_ == ClusterType::Openshift {
-        openshift::apply(&mut objects);
-    }
-
-    // 9-10. Multi-tenancy, workload identity, feature gates.
-    let source_watcher = selected.contains(&crate::api::Component::SourceWatcher);
-    multitenancy::apply(&mut objects, cluster, version, namespace, source_watcher);
-
-    // 11. The operator's kinds in notification-controller's CRDs and RBAC.
-    if selected.contains(&crate::api::Component::NotificationController) {
-        notification::apply(&mut objects, namespace);
-    }
-
-    // 12. Persistent storage.
-    let mut generated = Vec::new();
-    generated.extend(storage::apply(&mut objects, namespace, spec.storage.as_ref()));
-
-    // 13. Shards (copies carry the labels of step 3 already).
-    let shards = sharding::apply(
-        &mut objects,
-        spec.sharding.as_ref(),
-        spec.storage.as_ref(),
-        version,
-        namespace,
-        &cluster.domain,
-    );
-
-    // 14. Sync.
-    generated.extend(sync::objects(
-        spec.sync.as_ref(),
-        &selected,
-        namespace,
-        version,
-        cluster.multitenant,
-    )?);
-    for obj in &mut generated {
+    // 3 and 16. The operator's labels and annotations, commonMetadata, owner labels.
+    let standard = labels::Standard::new(namespace, version);
+    for obj in &mut objects {
         standard.apply(obj);
     }
-    objects.extend(shards);
-    objects.extend(generated);
-
-    // 15. User patches.
-    let patches = spec
-        .kustomize
-        .as_ref()
-        .map(|k| k.patches.as_slice())
-        .unwrap_or_default();
-    if !patches.is_empty() {
-        namespace::strip(&mut objects);
-        patch::apply_patches(&mut objects, patches)?;
-        // A strategic-merge `$patch: delete` leaves a null where the object was.
-        objects.retain(Value::is_object);
-        namespace::restore(&mut objects, namespace);
-    }
-
-    // 16. commonMetadata.
     labels::apply_common(&mut objects, spec.common_metadata.as_ref());
+    labels::apply_owner(&mut objects, namespace);
 
     // 17. Order and revision.
     order::sort(&mut objects);
@@ -171,6 +124,69 @@ pub fn build(
         objects,
         revision,
         components: images,
-        warnings,
+        warnings: warning.into_iter().collect(),
     })
+}
+
+/// Steps 1 to 13: the release files configured for the instance.
+fn configured(
+    namespace: &str,
+    spec: &FluxInstanceSpec,
+    cluster: &Cluster,
+    selected: &[Component],
+    distribution: &Distribution,
+    version: &Version,
+) -> Result<Working, Error> {
+    // 1. Release files and the Namespace.
+    let loaded = components::load(distribution, version, selected, cluster.network_policy)?;
+    let rbac = loaded.rbac.clone();
+    let mut objects = Working::new(loaded.objects, |i| !rbac.contains(&i));
+    objects.push(namespace::namespace_object(namespace), false);
+
+    // 2. Namespace and per-instance names of rbac.yaml.
+    for renamed in namespace::apply(&mut objects.list, namespace, loaded.rbac) {
+        objects.renamed(renamed.index, &renamed.original);
+    }
+
+    // 5-6. Controller flags and Deployment-wide settings.
+    let notification = selected.contains(&Component::NotificationController);
+    args::apply(&mut objects.list, namespace, &cluster.domain, notification);
+    deployment::apply(&mut objects.list, spec.distribution.image_pull_secret.as_deref());
+
+    // 13. Shards, copied before the steps that tune every controller.
+    let shards = sharding::apply(
+        &mut objects.list,
+        spec.sharding.as_ref(),
+        spec.storage.as_ref(),
+        version,
+        namespace,
+        &cluster.domain,
+    );
+    for shard in shards {
+        objects.push(shard.object, false);
+        objects.renamed(objects.list.len() - 1, &shard.original);
+    }
+
+    // 7. Size profile.
+    profile::apply(&mut objects.list, cluster.size);
+
+    // 8. OpenShift.
+    if cluster.type_ == ClusterType::Openshift {
+        openshift::apply(&mut objects.list);
+    }
+
+    // 9-10. Multi-tenancy, workload identity, feature gates.
+    let source_watcher = selected.contains(&Component::SourceWatcher);
+    multitenancy::apply(&mut objects.list, cluster, version, namespace, source_watcher);
+
+    // 11. The operator's kinds in notification-controller's CRDs and RBAC.
+    if notification {
+        notification::apply(&mut objects.list, namespace);
+    }
+
+    // 12. Persistent storage.
+    if let Some(claim) = storage::apply(&mut objects.list, namespace, spec.storage.as_ref()) {
+        objects.push(claim, true);
+    }
+    Ok(objects)
 }

@@ -2,6 +2,7 @@
 //! cluster-scoped RBAC renamed per instance so that two instances never share it.
 
 use std::collections::HashSet;
+use std::ops::Range;
 
 use serde_json::{Value, json};
 
@@ -27,30 +28,39 @@ pub fn namespace_object(ns: &str) -> Value {
     })
 }
 
-/// The name a cluster-scoped object of the release files gets in this instance.
+/// The name an object of `rbac.yaml` gets in this instance: cluster-scoped objects must not
+/// clash between instances, and upstream renames the whole file alike.
 pub fn cluster_name(base: &str, ns: &str) -> String {
     format!("{base}-{ns}")
 }
 
-/// Moves namespaced objects into `ns`, renames the cluster-scoped RBAC objects and points
-/// role references and ServiceAccount subjects at the renamed objects and `ns`.
-pub fn apply(objects: &mut [Value], ns: &str) {
-    let mut renamed_roles = HashSet::new();
-    for obj in objects.iter_mut() {
-        match object::kind(obj) {
-            "ClusterRole" => {
-                let base = object::name(obj).to_owned();
-                object::set_name(obj, &cluster_name(&base, ns));
-                renamed_roles.insert(base);
-            }
-            "ClusterRoleBinding" => {
-                let base = object::name(obj).to_owned();
-                object::set_name(obj, &cluster_name(&base, ns));
-            }
-            _ if object::is_cluster_scoped(obj) => {}
-            _ => object::set_namespace(obj, ns),
+/// An object renamed for the instance, and the name it had in the release files, which
+/// patch targets may still use (as kustomize remembers previous names).
+pub struct Renamed {
+    pub index: usize,
+    pub original: String,
+}
+
+/// Moves namespaced objects into `ns`, gives every object of `rbac.yaml` (`rbac`) the
+/// per-instance name, and points role references and ServiceAccount subjects at the renamed
+/// objects and `ns`.
+pub fn apply(objects: &mut [Value], ns: &str, rbac: Range<usize>) -> Vec<Renamed> {
+    let mut renamed = Vec::new();
+    for (index, obj) in objects.iter_mut().enumerate() {
+        if rbac.contains(&index) {
+            let original = object::name(obj).to_owned();
+            object::set_name(obj, &cluster_name(&original, ns));
+            renamed.push(Renamed { index, original });
+        }
+        if !object::is_cluster_scoped(obj) {
+            object::set_namespace(obj, ns);
         }
     }
+    let renamed_roles: HashSet<&str> = renamed
+        .iter()
+        .filter(|r| object::is_kind(&objects[r.index], "ClusterRole"))
+        .map(|r| r.original.as_str())
+        .collect();
     for obj in objects.iter_mut() {
         if !matches!(object::kind(obj), "ClusterRoleBinding" | "RoleBinding") {
             continue;
@@ -71,13 +81,19 @@ pub fn apply(objects: &mut [Value], ns: &str) {
             }
         }
     }
+    renamed
 }
 
-/// User patches see the objects as the release files have them, without a namespace
-/// (upstream applies the namespace after the patches): a strategic-merge patch without
-/// target and without namespace then finds its object. [`restore`] puts it back.
-pub fn strip(objects: &mut [Value]) {
-    for obj in objects.iter_mut().filter(|o| !object::is_cluster_scoped(o)) {
+/// User patches see the objects of the release's component and policy files as the files
+/// have them, without a namespace (upstream applies it to those after the patches): a
+/// strategic-merge patch without target and without namespace then finds its object.
+/// `bare[i]` says which objects those are; [`restore`] puts the namespace back.
+pub fn strip(objects: &mut [Value], bare: &[bool]) {
+    for (obj, _) in objects
+        .iter_mut()
+        .zip(bare)
+        .filter(|(obj, bare)| **bare && !object::is_cluster_scoped(obj))
+    {
         if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
             meta.remove("namespace");
         }

@@ -19,6 +19,14 @@ pub fn namespace(obj: &Value) -> &str {
         .unwrap_or_default()
 }
 
+/// The Flux component an object belongs to: its `app.kubernetes.io/component` label, which
+/// the release files set and shard copies keep, else its name.
+pub fn component(obj: &Value) -> &str {
+    obj.pointer("/metadata/labels/app.kubernetes.io~1component")
+        .and_then(Value::as_str)
+        .unwrap_or_else(|| name(obj))
+}
+
 pub fn is_kind(obj: &Value, kind_name: &str) -> bool {
     kind(obj) == kind_name
 }

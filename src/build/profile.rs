@@ -80,26 +80,24 @@ fn profile(size: ClusterSize) -> Profile {
     }
 }
 
+/// Tunes the controllers of the profile and marks every Deployment (shards included) with
+/// it, tuned or not, so that the whole installation says which profile it runs.
 pub fn apply(objects: &mut [Value], size: Option<ClusterSize>) {
     let Some(size) = size else { return };
     let profile = profile(size);
     for obj in objects.iter_mut().filter(|o| object::is_deployment(o)) {
-        let component = object::name(obj).to_owned();
+        let component = object::component(obj).to_owned();
         let args: &[(&str, &str)] = match component.as_str() {
             "kustomize-controller" | "helm-controller" => profile.reconciler_args,
             "source-controller" => profile.source_args,
             _ => &[],
         };
-        let resources = (profile.resources)(&component);
-        if args.is_empty() && resources.is_none() {
-            continue;
-        }
         if let Some(list) = object::manager_args(obj) {
             for (flag, value) in args {
                 object::set_arg(list, flag, value);
             }
         }
-        if let Some(r) = resources
+        if let Some(r) = (profile.resources)(&component)
             && let Some(container) = object::manager_container(obj)
         {
             container.insert(

@@ -22,7 +22,16 @@ fn shardable(component: &str, version: &Version) -> bool {
     }
 }
 
-/// Returns the objects to add: the shards' Deployments, Services and claims.
+/// An object of a shard, and the name of the main controller's object it copies: patch
+/// targets naming the main object also reach its shards, as upstream's do.
+pub struct Shard {
+    pub object: Value,
+    pub original: String,
+}
+
+/// Copies the shardable controllers per shard and confines the main ones to unlabelled
+/// objects. Runs before the size profile and the tenant flags, which then reach the shards
+/// too, in upstream's argument order.
 pub fn apply(
     objects: &mut [Value],
     sharding: Option<&Sharding>,
@@ -30,7 +39,7 @@ pub fn apply(
     version: &Version,
     ns: &str,
     domain: &str,
-) -> Vec<Value> {
+) -> Vec<Shard> {
     let Some(sharding) = sharding else { return Vec::new() };
     let key = sharding.key.as_str();
     let components: Vec<String> = objects
@@ -42,32 +51,25 @@ pub fn apply(
     let mut added = Vec::new();
     for shard in &sharding.shards {
         for component in &components {
-            let shard_name = format!("{component}-{shard}");
             for obj in objects.iter() {
-                match object::kind(obj) {
+                let copy = match object::kind(obj) {
                     "Deployment" if object::name(obj) == component => {
-                        added.push(shard_deployment(obj, component, shard, &shard_name, key, domain));
+                        shard_deployment(obj, component, shard, key, domain)
                     }
-                    "Service" if selects(obj, component) => {
-                        added.push(shard_service(obj, component, shard, &shard_name));
-                    }
-                    _ => {}
-                }
+                    "Service" if selects(obj, component) => shard_service(obj, component, shard),
+                    _ => continue,
+                };
+                added.push(Shard {
+                    object: copy,
+                    original: object::name(obj).to_owned(),
+                });
             }
             if component == "source-controller"
-                && let Some(i) = added
-                    .iter()
-                    .rposition(|o| object::is_deployment(o) && object::name(o) == shard_name)
+                && sharding.storage == ShardingStorage::Persistent
+                && let Some(spec) = storage_spec
+                && let Some(claim) = persistent_storage(&mut added, component, shard, ns, spec)
             {
-                let volume = match (sharding.storage, storage_spec) {
-                    (ShardingStorage::Persistent, Some(spec)) => {
-                        added.push(storage::claim(&shard_name, ns, spec));
-                        storage::claim_volume(&shard_name)
-                    }
-                    // The main instance's claim is ReadWriteOnce: never share it.
-                    _ => storage::empty_dir_volume(),
-                };
-                storage::set_data_volume(&mut added[i], volume);
+                added.push(claim);
             }
         }
     }
@@ -82,34 +84,51 @@ pub fn apply(
     added
 }
 
+/// The shard's own claim, mounted instead of the release's `data` volume: a ReadWriteOnce
+/// claim cannot be shared with the main controller.
+fn persistent_storage(added: &mut [Shard], component: &str, shard: &str, ns: &str, spec: &Storage) -> Option<Shard> {
+    let name = format!("{component}-{shard}");
+    let deployment = added
+        .iter_mut()
+        .rfind(|s| object::is_deployment(&s.object) && object::name(&s.object) == name)?;
+    let volume = format!("{}-{shard}", storage::PERSISTENT_VOLUME);
+    storage::mount_claim(&mut deployment.object, &volume, &name, true);
+    let mut claim = storage::claim(&name, ns, spec);
+    object::set_annotation(&mut claim, ROLE_ANNOTATION, "shard");
+    Some(Shard {
+        object: claim,
+        original: name,
+    })
+}
+
 fn selects(service: &Value, component: &str) -> bool {
     service.pointer("/spec/selector/app").and_then(Value::as_str) == Some(component)
 }
 
-fn shard_deployment(main: &Value, component: &str, shard: &str, shard_name: &str, key: &str, domain: &str) -> Value {
+fn shard_deployment(main: &Value, component: &str, shard: &str, key: &str, domain: &str) -> Value {
+    let shard_name = format!("{component}-{shard}");
     let mut copy = main.clone();
-    object::set_name(&mut copy, shard_name);
+    object::set_name(&mut copy, &shard_name);
     object::set_annotation(&mut copy, ROLE_ANNOTATION, "shard");
     object::map_at(&mut copy, &["spec", "selector", "matchLabels"]).insert("app".into(), json!(shard_name));
     object::map_at(&mut copy, &["spec", "template", "metadata", "labels"]).insert("app".into(), json!(shard_name));
+    object::map_at(&mut copy, &["spec", "template", "metadata", "annotations"])
+        .insert(ROLE_ANNOTATION.into(), json!("shard"));
     if let Some(list) = object::manager_args(&mut copy) {
-        object::set_arg(list, "--watch-label-selector", &format!("{key}={shard}"));
+        // Added after the main controller's address, as upstream does: the last one wins.
         if args::ARTIFACT_SERVERS.contains(&component) {
-            object::set_arg(list, "--storage-adv-addr", &args::storage_adv_addr(shard_name, domain));
+            let address = args::storage_adv_addr(&shard_name, domain);
+            object::add_arg(list, format!("--storage-adv-addr={address}"));
         }
+        object::set_arg(list, "--watch-label-selector", &format!("{key}={shard}"));
     }
     copy
 }
 
-fn shard_service(main: &Value, component: &str, shard: &str, shard_name: &str) -> Value {
+fn shard_service(main: &Value, component: &str, shard: &str) -> Value {
     let mut copy = main.clone();
-    let name = if object::name(main) == component {
-        shard_name.to_owned()
-    } else {
-        format!("{}-{shard}", object::name(main))
-    };
-    object::set_name(&mut copy, &name);
+    object::set_name(&mut copy, &format!("{}-{shard}", object::name(main)));
     object::set_annotation(&mut copy, ROLE_ANNOTATION, "shard");
-    object::map_at(&mut copy, &["spec", "selector"]).insert("app".into(), json!(shard_name));
+    object::map_at(&mut copy, &["spec", "selector"]).insert("app".into(), json!(format!("{component}-{shard}")));
     copy
 }

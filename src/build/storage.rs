@@ -6,8 +6,11 @@ use crate::api::Storage;
 
 use super::object;
 
-/// The volume of the storage servers that holds `/data`.
+/// The volume of the storage servers that the release files mount at `/data`.
 pub const DATA_VOLUME: &str = "data";
+
+/// The volume that holds the claim, in upstream's naming.
+pub const PERSISTENT_VOLUME: &str = "persistent-data";
 
 pub fn claim(name: &str, ns: &str, storage: &Storage) -> Value {
     json!({
@@ -22,36 +25,46 @@ pub fn claim(name: &str, ns: &str, storage: &Storage) -> Value {
     })
 }
 
-/// Replaces the `data` volume of a Deployment by `volume`, or adds it.
-pub fn set_data_volume(deployment: &mut Value, volume: Value) {
+fn claim_volume(volume: &str, claim_name: &str) -> Value {
+    json!({ "name": volume, "persistentVolumeClaim": { "claimName": claim_name } })
+}
+
+/// Mounts the claim at `/data` through the volume `volume`. With `replace_data` the release's
+/// `data` volume gives way to it (shards); without, the claim's volume is added after the
+/// others and `data` stays, unmounted (the main source-controller, as upstream renders it).
+pub fn mount_claim(deployment: &mut Value, volume: &str, claim_name: &str, replace_data: bool) {
+    let new_volume = claim_volume(volume, claim_name);
     let pod = object::pod_spec(deployment);
     let volumes = pod.entry("volumes").or_insert_with(|| json!([]));
     if !volumes.is_array() {
         *volumes = json!([]);
     }
     if let Some(list) = volumes.as_array_mut() {
-        match list
+        let data = list
             .iter_mut()
-            .find(|v| v.get("name").and_then(Value::as_str) == Some(DATA_VOLUME))
-        {
-            Some(existing) => *existing = volume,
-            None => list.push(volume),
+            .find(|v| v.get("name").and_then(Value::as_str) == Some(DATA_VOLUME));
+        match data {
+            Some(existing) if replace_data => *existing = new_volume,
+            _ => list.push(new_volume),
+        }
+    }
+    for container in object::all_containers(deployment) {
+        let Some(mounts) = container.get_mut("volumeMounts").and_then(Value::as_array_mut) else {
+            continue;
+        };
+        for mount in mounts.iter_mut().filter_map(Value::as_object_mut) {
+            if mount.get("name").and_then(Value::as_str) == Some(DATA_VOLUME) {
+                mount.insert("name".into(), json!(volume));
+            }
         }
     }
 }
 
-pub fn claim_volume(claim_name: &str) -> Value {
-    json!({ "name": DATA_VOLUME, "persistentVolumeClaim": { "claimName": claim_name } })
-}
-
-pub fn empty_dir_volume() -> Value {
-    json!({ "name": DATA_VOLUME, "emptyDir": {} })
-}
-
-/// Returns the claim to add, when source-controller is installed.
+/// Returns the claim to add, which upstream adds even without source-controller to use it.
 pub fn apply(objects: &mut [Value], ns: &str, storage: Option<&Storage>) -> Option<Value> {
     let storage = storage?;
-    let i = object::find_deployment(objects, "source-controller")?;
-    set_data_volume(&mut objects[i], claim_volume("source-controller"));
+    if let Some(i) = object::find_deployment(objects, "source-controller") {
+        mount_claim(&mut objects[i], PERSISTENT_VOLUME, "source-controller", false);
+    }
     Some(claim("source-controller", ns, storage))
 }

@@ -6,6 +6,10 @@ use serde_json::{Map, Value, json};
 use crate::api::{Component, Sync, SyncKind, SyncProvider};
 
 use super::Error;
+use super::duration::go_duration;
+
+/// How often the sync Kustomization reconciles.
+const KUSTOMIZATION_INTERVAL: &str = "10m";
 
 pub fn kind_name(kind: SyncKind) -> &'static str {
     match kind {
@@ -81,7 +85,7 @@ pub fn objects(
     let kind = kind_name(sync.kind);
 
     let mut spec = Map::new();
-    spec.insert("interval".into(), json!(sync.interval));
+    spec.insert("interval".into(), json!(go_duration(&sync.interval)));
     match sync.kind {
         SyncKind::GitRepository => {
             spec.insert("url".into(), json!(sync.url));
@@ -114,7 +118,7 @@ pub fn objects(
         "kind": "Kustomization",
         "metadata": { "name": name, "namespace": ns },
         "spec": {
-            "interval": "10m",
+            "interval": go_duration(KUSTOMIZATION_INTERVAL),
             "path": sync.path,
             "prune": true,
             "sourceRef": { "kind": kind, "name": name },

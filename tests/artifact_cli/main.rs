@@ -4,6 +4,8 @@
 
 #[path = "../oci_registry/mod.rs"]
 mod oci_registry;
+#[path = "oci_registry/fixtures.rs"]
+mod registry_fixtures;
 
 mod hostile;
 mod limits;
@@ -12,7 +14,8 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Instant;
 
-use oci_registry::{Options, Registry, closed_port, copy_tree, distribution_without, shared_distribution};
+use oci_registry::{Options, Registry, closed_port, shared_distribution};
+use registry_fixtures::{copy_tree, distribution_without};
 
 const CONTENT_MEDIA_TYPE: &str = "application/vnd.cncf.flux.content.v1.tar+gzip";
 const CONFIG_MEDIA_TYPE: &str = "application/vnd.cncf.flux.config.v1+json";
@@ -232,7 +235,7 @@ fn private_ca_and_htpasswd_credentials() {
         users: vec![("flux".into(), "s3cret".into())],
         tls: true,
     });
-    let ca = registry.ca_file.clone().expect("CA");
+    let ca = registry.ca_file().expect("CA");
     let ca_arg = ca.to_str().expect("path");
     let reference = registry.oci("mirror/flux-manifests:latest");
     let dist = shared_distribution();

@@ -24,8 +24,6 @@ pub struct Registry {
     child: Child,
     dir: tempfile::TempDir,
     pub port: u16,
-    /// The CA that signed the registry's certificate, with `tls`.
-    pub ca_file: Option<PathBuf>,
 }
 
 impl Drop for Registry {
@@ -78,16 +76,14 @@ impl Registry {
             "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
             storage.display()
         );
-        let mut ca_file = None;
         if options.tls {
             require("openssl", "openssl");
-            let (ca, cert, key) = make_certificates(root);
+            let (cert, key) = make_certificates(root);
             config.push_str(&format!(
                 "  tls:\n    certificate: {}\n    key: {}\n",
                 cert.display(),
                 key.display()
             ));
-            ca_file = Some(ca);
         }
         if !options.users.is_empty() {
             require("htpasswd", "apache2-utils");
@@ -114,12 +110,7 @@ impl Registry {
             .stderr(log)
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {REGISTRY_BIN}: {e}"));
-        let mut registry = Registry {
-            child,
-            dir,
-            port,
-            ca_file,
-        };
+        let mut registry = Registry { child, dir, port };
         registry.wait_listening();
         registry
     }
@@ -145,7 +136,7 @@ impl Registry {
     /// The registry's output, with one access log line per request
     /// (`"HEAD /v2/<repository>/manifests/<tag> HTTP/1.1" 200 ...`).
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("registry.log")).unwrap_or_default()
+        std::fs::read_to_string(self.root().join("registry.log")).unwrap_or_default()
     }
 
     /// How many `METHOD /v2/<path>...` requests the access log has
@@ -165,39 +156,18 @@ impl Registry {
         format!("oci://{}/{repository_and_tag}", self.host())
     }
 
-    /// The file a blob's bytes are stored in.
-    pub fn blob_path(&self, digest: &str) -> PathBuf {
-        let hex = digest.strip_prefix("sha256:").expect("sha256 digest");
-        self.dir
-            .path()
-            .join("storage/docker/registry/v2/blobs/sha256")
-            .join(&hex[..2])
-            .join(hex)
-            .join("data")
-    }
-
-    /// Flips bytes in the middle of a stored blob, keeping its size: the registry keeps
-    /// serving it under its old digest.
-    pub fn corrupt_blob(&self, digest: &str) {
-        let path = self.blob_path(digest);
-        let mut data = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        let middle = data.len() / 2;
-        for byte in &mut data[middle..middle + 16] {
-            *byte ^= 0xff;
-        }
-        std::fs::write(&path, data).expect("write corrupted blob");
-    }
-
-    /// A docker config JSON for this registry.
-    pub fn docker_config(&self, user: &str, password: &str) -> String {
-        use base64::Engine;
-        let auth = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
-        format!(r#"{{"auths":{{"{}":{{"auth":"{auth}"}}}}}}"#, self.host())
+    /// The registry's folder: its configuration, log, storage and certificates.
+    pub fn root(&self) -> &Path {
+        self.dir.path()
     }
 }
 
-/// A CA and a server certificate for 127.0.0.1 (ECDSA P-256, one day).
-fn make_certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+/// The CA that signs the certificate of a registry started with `tls`, in its folder.
+pub const CA_FILE: &str = "ca.pem";
+
+/// A CA (`CA_FILE`) and a server certificate for 127.0.0.1 (ECDSA P-256, one day);
+/// returns the certificate and its key.
+fn make_certificates(dir: &Path) -> (PathBuf, PathBuf) {
     let p = |name: &str| dir.join(name);
     let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
     run(Command::new("openssl")
@@ -209,7 +179,7 @@ fn make_certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
         .arg("-keyout")
         .arg(p("ca.key"))
         .arg("-out")
-        .arg(p("ca.pem")));
+        .arg(p(CA_FILE)));
     run(Command::new("openssl")
         .arg("req")
         .args(ec)
@@ -228,45 +198,17 @@ fn make_certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
         .arg("-in")
         .arg(p("server.csr"))
         .arg("-CA")
-        .arg(p("ca.pem"))
+        .arg(p(CA_FILE))
         .arg("-CAkey")
         .arg(p("ca.key"))
         .arg("-extfile")
         .arg(p("server.ext"))
         .arg("-out")
         .arg(p("server.pem")));
-    (p("ca.pem"), p("server.pem"), p("server.key"))
+    (p("server.pem"), p("server.key"))
 }
 
 /// `../shared/flux-distribution`.
 pub fn shared_distribution() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/flux-distribution")
-}
-
-/// A copy of the shared distribution without some releases, in a new temporary folder.
-pub fn distribution_without(versions: &[&str]) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("tempdir");
-    copy_tree(&shared_distribution(), dir.path());
-    for version in versions {
-        for sub in ["flux", "flux-images"] {
-            let path = dir.path().join(sub).join(version);
-            if path.exists() {
-                std::fs::remove_dir_all(&path).expect("remove release");
-            }
-        }
-    }
-    dir
-}
-
-pub fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("read_dir") {
-        let entry = entry.expect("entry");
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
 }

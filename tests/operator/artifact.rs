@@ -4,6 +4,8 @@
 
 #[path = "../oci_registry/mod.rs"]
 mod oci_registry;
+#[path = "../oci_registry/fixtures.rs"]
+mod registry_fixtures;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -20,7 +22,8 @@ use flux_operator_rs::distribution::artifact::{self, ArtifactRef, Credentials, P
 
 use crate::common::{FIELD_MANAGER, client, install_crds, namespace};
 use crate::harness::*;
-use oci_registry::{Options, Registry, copy_tree, distribution_without, shared_distribution};
+use oci_registry::{Options, Registry, shared_distribution};
+use registry_fixtures::{copy_tree, distribution_without};
 
 const POLL_EVERY: &str = "fluxcd.controlplane.io/reconcileArtifactEvery";
 
@@ -41,8 +44,8 @@ async fn push(registry: &Registry, dir: &Path, repository_and_tag: &str, credent
 
 fn transport(registry: &Registry) -> Transport {
     let transport = Transport::default();
-    match &registry.ca_file {
-        Some(ca) => transport.with_ca_file("test", ca).expect("CA"),
+    match registry.ca_file() {
+        Some(ca) => transport.with_ca_file("test", &ca).expect("CA"),
         None => transport.with_plain_http([registry.host()]),
     }
 }
@@ -321,7 +324,7 @@ async fn wrong_credentials_keep_the_last_good_state() {
         users: vec![("flux".into(), "s3cret".into())],
         tls: true,
     });
-    let ca = registry.ca_file.clone().expect("CA");
+    let ca = registry.ca_file().expect("CA");
     let good_creds = Credentials::Basic {
         username: "flux".into(),
         password: "s3cret".into(),

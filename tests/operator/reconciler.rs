@@ -542,8 +542,9 @@ async fn bad_constraint_and_bad_patch_stall_and_keep_the_last_good_state() {
     assert_eq!(stalled.status.unwrap().last_applied_revision, good_revision);
 
     let mut s = spec("2.9.x");
-    s["kustomize"] = json!({"patches": [{"target": {"kind": "Deployment", "name": "no-such-controller"},
-        "patch": "- op: add\n  path: /spec/replicas\n  value: 2\n"}]});
+    // A patch that cannot apply (one whose target selects nothing is no error, as upstream's).
+    s["kustomize"] = json!({"patches": [{"target": {"kind": "Deployment", "name": "source-controller"},
+        "patch": "- op: replace\n  path: /spec/replicas\n  value: 2\n- op: remove\n  path: /spec/no/such/field\n"}]});
     apply_instance(&client, &ns, s, json!({})).await;
     let stalled = wait_instance(&client, &ns, 60, "Stalled on the patch", |o| {
         condition(o, "Stalled").is_some_and(|(s, _, m)| s == "True" && m.contains("spec.kustomize.patches[0]"))

@@ -5,8 +5,8 @@
 //! [`strategic_merge`]) or a JSON 6902 patch (a YAML or JSON list of operations, see
 //! [`json6902`]). With a target it applies to every object the target selects ([`target`]);
 //! a strategic-merge patch without target applies to the object with its apiVersion, kind,
-//! name and namespace. One deliberate difference from kustomize: a patch that selects no object
-//! is an error (kustomize ignores it), as the upstream operator reports it.
+//! name and namespace, and is an error when there is none (as in kustomize); a patch with a
+//! target that selects nothing does nothing (as in kustomize and the upstream operator).
 
 mod json6902;
 mod merge_keys;
@@ -32,7 +32,7 @@ pub enum Error {
     /// A target field is not a valid regular expression or selector.
     #[error("spec.kustomize.patches[{index}]: {message}")]
     InvalidTarget { index: usize, message: String },
-    /// The patch selects no object.
+    /// A strategic-merge patch without target names no object.
     #[error("spec.kustomize.patches[{index}]: {message}")]
     NoMatch { index: usize, message: String },
     /// Applying the patch to an object failed.
@@ -113,7 +113,7 @@ impl Work<'_> {
         }
     }
 
-    fn apply(&mut self, index: usize, patch: &Patch, compiled: &Compiled) -> Result<(), Error> {
+    fn apply(&mut self, index: usize, compiled: &Compiled) -> Result<(), Error> {
         let failed = |message: String| Error::Failed { index, message };
         match (&compiled.body, &compiled.target) {
             (PatchBody::Strategic(objects), None) => {
@@ -146,15 +146,8 @@ impl Work<'_> {
                 }
             }
             (body, Some(target)) => {
-                let selected = self.select(target);
-                if selected.is_empty() {
-                    let described = patch.target.as_ref().map(target::describe).unwrap_or_default();
-                    return Err(Error::NoMatch {
-                        index,
-                        message: format!("target {described} matches no object"),
-                    });
-                }
-                for i in selected {
+                // A target that selects nothing is no error, for kustomize and upstream alike.
+                for i in self.select(target) {
                     match body {
                         PatchBody::Strategic(objects) => {
                             for patch_object in objects {
@@ -297,6 +290,18 @@ fn normalize_annotations(object: &mut Value) {
 /// replaced by `Value::Null`; entries that are not objects are ignored by later patches.
 /// [`apply_patches_to_vec`] removes them.
 pub fn apply_patches(objects: &mut [Value], patches: &[Patch]) -> Result<(), Error> {
+    apply_patches_with_origins(objects, patches, &[])
+}
+
+/// [`apply_patches`] for objects that had other identities before: `origins[i]` lists the
+/// identities (objects with apiVersion, kind, metadata name and namespace) that
+/// `objects[i]` had, first the original. As kustomize's, targets match an object by its
+/// original or current name and namespace, and a patch without target by any identity.
+pub fn apply_patches_with_origins(
+    objects: &mut [Value],
+    patches: &[Patch],
+    origins: &[Vec<Value>],
+) -> Result<(), Error> {
     if patches.is_empty() {
         return Ok(());
     }
@@ -305,14 +310,21 @@ pub fn apply_patches(objects: &mut [Value], patches: &[Patch]) -> Result<(), Err
         .enumerate()
         .map(|(i, p)| compile(i, p))
         .collect::<Result<Vec<_>, _>>()?;
-    let count = objects.len();
+    let previous_ids = (0..objects.len())
+        .map(|i| {
+            origins
+                .get(i)
+                .map(|ids| ids.iter().map(ObjectId::of).collect())
+                .unwrap_or_default()
+        })
+        .collect();
     let mut work = Work {
         objects,
         originals: Vec::new(),
-        previous_ids: vec![Vec::new(); count],
+        previous_ids,
     };
-    for (index, (patch, compiled)) in patches.iter().zip(&compiled).enumerate() {
-        if let Err(e) = work.apply(index, patch, compiled) {
+    for (index, compiled) in compiled.iter().enumerate() {
+        if let Err(e) = work.apply(index, compiled) {
             work.restore();
             return Err(e);
         }
@@ -486,21 +498,23 @@ mod tests {
     }
 
     #[test]
-    fn error_target_matching_nothing() {
+    fn target_matching_nothing_does_nothing() {
         let target = PatchTarget {
             kind: Some("Deployment".into()),
             name: Some("image-.*".into()),
             ..Default::default()
         };
-        let e = error(
-            &mut objects(),
+        let mut objs = objects();
+        apply_patches(
+            &mut objs,
             &[patch("[{\"op\": \"remove\", \"path\": \"/spec\"}]", Some(target))],
-        );
-        assert_eq!(
-            e.to_string(),
-            "spec.kustomize.patches[0]: target {kind: \"Deployment\", name: \"image-.*\"} matches no object"
-        );
-        assert!(matches!(e, Error::NoMatch { .. }));
+        )
+        .expect("no object selected is no error");
+        assert_eq!(objs, objects());
+    }
+
+    #[test]
+    fn error_untargeted_patch_matching_nothing() {
         let untargeted = patch(
             "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: helm-controller\nspec: {}\n",
             None,
@@ -511,6 +525,7 @@ mod tests {
                 .contains("no object is the patch's Deployment helm-controller"),
             "{e}"
         );
+        assert!(matches!(e, Error::NoMatch { .. }));
     }
 
     #[test]

@@ -165,24 +165,6 @@ impl Target {
     }
 }
 
-/// The target as written, for error messages.
-pub(crate) fn describe(target: &PatchTarget) -> String {
-    let fields = [
-        ("group", &target.group),
-        ("version", &target.version),
-        ("kind", &target.kind),
-        ("name", &target.name),
-        ("namespace", &target.namespace),
-        ("labelSelector", &target.label_selector),
-        ("annotationSelector", &target.annotation_selector),
-    ];
-    let parts: Vec<String> = fields
-        .iter()
-        .filter_map(|(k, v)| non_empty(v).map(|v| format!("{k}: {v:?}")))
-        .collect();
-    format!("{{{}}}", parts.join(", "))
-}
-
 #[cfg(test)]
 mod tests {
     use serde_json::json;
