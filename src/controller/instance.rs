@@ -19,10 +19,11 @@ use super::context::Context;
 use super::error::Error;
 use super::events::publish;
 use super::timing::Timing;
-use super::{artifact, conditions, history, migrate, uninstall};
+use super::{artifact, migrate, uninstall};
 use crate::api::annotation::{FINALIZER, FORCE_AT, REQUESTED_AT};
 use crate::api::reason::*;
 use crate::api::{FluxInstance, FluxInstanceStatus, ResourceInventory, ResourceRef, SINGLETON_NAME};
+use crate::api::{conditions, history};
 use crate::apply::{self, Applier, ApplyOptions, FIELD_MANAGER, ObjectRef, WaitOutcome};
 use crate::build;
 use crate::distribution::{self, Distribution};
@@ -101,7 +102,7 @@ async fn reconcile_instance(obj: &FluxInstance, ctx: &Context) -> Result<Action,
         revision: old_status.last_attempted_revision.clone(),
     };
 
-    if super::is_disabled(obj.annotations()) {
+    if obj.is_disabled() {
         reporter
             .event(EventType::Normal, RECONCILIATION_DISABLED, "Reconciliation is disabled")
             .await;

@@ -34,7 +34,7 @@ pub async fn cleanup(obj: &FluxInstance, ctx: &Context) -> Result<Action, Error>
         })
         .unwrap_or_default();
     let reference = obj.object_ref(&());
-    if super::is_disabled(obj.annotations()) || entries.is_empty() {
+    if obj.is_disabled() || entries.is_empty() {
         let note = "FluxInstance deleted while suspended or empty: Flux is left in place";
         publish(&ctx.recorder, &reference, EventType::Normal, "UninstallSkipped", note).await;
         return Ok(Action::await_change());
