@@ -184,9 +184,9 @@ impl Applier<'_> {
         }
         api.patch(&object.name, &PatchParams::default(), &Patch::Merge(&patch))
             .await
-            .map_err(|e| Error::Apply {
+            .map_err(|source| Error::Apply {
                 object: object.to_string(),
-                message: api_message(e),
+                source,
             })?;
         Ok(true)
     }
@@ -208,9 +208,9 @@ impl Applier<'_> {
         let result = api
             .patch(&object.name, params, &Patch::Apply(desired))
             .await
-            .map_err(|e| Error::Apply {
+            .map_err(|source| Error::Apply {
                 object: object.to_string(),
-                message: api_message(e),
+                source,
             })?;
         Ok(serde_json::to_value(result).unwrap_or(Value::Null))
     }
@@ -252,7 +252,7 @@ fn normalized(obj: &Value) -> Value {
 }
 
 /// The API server's own message, which names the field and value it refused.
-pub(crate) fn api_message(e: kube::Error) -> String {
+pub(crate) fn api_message(e: &kube::Error) -> String {
     match e {
         kube::Error::Api(status) => status.message.clone(),
         other => other.to_string(),
