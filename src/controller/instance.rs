@@ -120,9 +120,10 @@ async fn reconcile_instance(obj: &FluxInstance, ctx: &Context) -> Result<Action,
     let fetched = match artifact::fetch(obj, ctx).await {
         Ok(f) => f,
         Err(e) => {
-            let message = e.to_string();
-            reporter.fail(&mut status, e.reason(), &message, generation).await?;
-            return Err(Error::Distribution(message));
+            reporter
+                .fail(&mut status, e.reason(), &e.to_string(), generation)
+                .await?;
+            return Err(Error::Artifact(e));
         }
     };
     status.last_artifact_revision = fetched.as_ref().map(|f| f.digest.clone());
@@ -130,10 +131,15 @@ async fn reconcile_instance(obj: &FluxInstance, ctx: &Context) -> Result<Action,
     // resolve + build: pure, and a user's mistake here is terminal until the spec changes.
     let baked = match Distribution::open(&ctx.config.storage_path) {
         Ok(d) => d,
-        Err(e) => {
-            let message = format!("distribution data at {}: {e}", ctx.config.storage_path.display());
-            reporter.fail(&mut status, BUILD_FAILED, &message, generation).await?;
-            return Err(Error::Distribution(message));
+        Err(source) => {
+            let e = Error::DistributionData {
+                path: ctx.config.storage_path.clone(),
+                source,
+            };
+            reporter
+                .fail(&mut status, BUILD_FAILED, &e.to_string(), generation)
+                .await?;
+            return Err(e);
         }
     };
     // With an artifact, only the major.minor lines the baked-in data has are eligible: a

@@ -104,7 +104,10 @@ async fn delete(applier: &Applier<'_>, object: &ObjectRef) -> Result<(), Error> 
     match api.delete(&object.name, &params).await {
         Ok(_) => Ok(()),
         Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
-        Err(e) => Err(Error::Uninstall(format!("delete {object}: {e}"))),
+        Err(source) => Err(Error::UninstallDelete {
+            object: object.to_string(),
+            source,
+        }),
     }
 }
 
@@ -124,11 +127,10 @@ async fn wait_gone(applier: &Applier<'_>, objects: &[&ObjectRef], timeout: Durat
             return Ok(());
         }
         if tokio::time::Instant::now() >= deadline {
-            return Err(Error::Uninstall(format!(
-                "still present after {}s: {}",
-                timeout.as_secs(),
-                left.join(", ")
-            )));
+            return Err(Error::UninstallTimeout {
+                seconds: timeout.as_secs(),
+                objects: left.join(", "),
+            });
         }
         tokio::time::sleep(POLL).await;
     }
