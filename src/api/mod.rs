@@ -1,8 +1,11 @@
 //! The `fluxcd.controlplane.io/v1` API: field names, casing, defaults, enums and CEL
 //! rules match the upstream Flux Operator so that existing YAML applies unchanged.
 
+pub mod conditions;
+mod disabled;
 mod flux_instance;
 mod flux_report;
+pub mod history;
 mod shared;
 
 pub use flux_instance::*;

@@ -12,8 +12,13 @@ pub enum Error {
         source: kube::Error,
     },
 
-    #[error("{object} apply failed: {message}")]
-    Apply { object: String, message: String },
+    /// The API server's own message is what a user needs to read, so it is shown bare.
+    #[error("{object} apply failed: {}", super::ssa::api_message(source))]
+    Apply {
+        object: String,
+        #[source]
+        source: kube::Error,
+    },
 
     #[error("{object} delete failed: {source}")]
     Delete {
@@ -44,8 +49,38 @@ impl Error {
     pub fn is_invalid(&self) -> bool {
         match self {
             Error::InvalidObject { .. } => true,
-            Error::Apply { message, .. } => message.contains("is invalid"),
+            // The reason of the API server's 422 "... is invalid: ..." answers.
+            Error::Apply {
+                source: kube::Error::Api(status),
+                ..
+            } => status.reason == "Invalid",
             _ => false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn apply_error(code: u16, reason: &str, message: &str) -> Error {
+        let status = kube::core::Status::failure(message, reason).with_code(code);
+        Error::Apply {
+            object: "Deployment/flux-system/x".into(),
+            source: kube::Error::Api(Box::new(status)),
+        }
+    }
+
+    #[test]
+    fn only_a_refused_object_is_invalid() {
+        let invalid = apply_error(422, "Invalid", "Deployment.apps \"x\" is invalid: spec.replicas");
+        assert!(invalid.is_invalid());
+        assert_eq!(
+            invalid.to_string(),
+            "Deployment/flux-system/x apply failed: Deployment.apps \"x\" is invalid: spec.replicas"
+        );
+        assert!(!apply_error(409, "Conflict", "the object has been modified").is_invalid());
+        assert!(!apply_error(503, "ServiceUnavailable", "x is invalid").is_invalid());
+        assert!(Error::InvalidObject { object: "{}".into() }.is_invalid());
     }
 }

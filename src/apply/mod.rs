@@ -5,7 +5,7 @@
 
 mod discovery;
 mod error;
-mod object_ref;
+mod object_id;
 mod pager;
 mod prune;
 mod readiness;
@@ -15,11 +15,11 @@ mod wait;
 
 pub use discovery::Discovery;
 pub use error::Error;
-pub use object_ref::ObjectRef;
+pub use object_id::ObjectId;
 pub use pager::Pager;
 pub use prune::{PruneResult, keep_reason, prune};
 pub use readiness::{Readiness, readiness};
-pub use ssa::{Action, Applier, ApplyOptions, ChangeSet, ChangeSetEntry};
+pub use ssa::{Applier, ApplyAction, ApplyOptions, ChangeSet, ChangeSetEntry};
 pub use stages::apply_staged;
 pub use wait::{WaitOutcome, wait_ready};
 

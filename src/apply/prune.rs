@@ -1,19 +1,19 @@
 use kube::api::{DeleteParams, PropagationPolicy};
 use serde_json::Value;
 
-use super::{Applier, Error, OWNER_NAME_LABEL, OWNER_NAMESPACE_LABEL, ObjectRef};
+use super::{Applier, Error, OWNER_NAME_LABEL, OWNER_NAMESPACE_LABEL, ObjectId};
 use crate::api::annotation::{PRUNE, PRUNE_DISABLED_VALUE};
 
 #[derive(Debug, Default, Clone)]
 pub struct PruneResult {
-    pub deleted: Vec<ObjectRef>,
+    pub deleted: Vec<ObjectId>,
     /// Stale objects left in place, with why.
-    pub kept: Vec<(ObjectRef, &'static str)>,
+    pub kept: Vec<(ObjectId, &'static str)>,
 }
 
 /// Deletes stale inventory entries (background propagation), but only objects that carry
 /// the owner labels of this instance and are not marked `prune: disabled`.
-pub async fn prune(applier: &Applier<'_>, stale: &[ObjectRef]) -> Result<PruneResult, Error> {
+pub async fn prune(applier: &Applier<'_>, stale: &[ObjectId]) -> Result<PruneResult, Error> {
     let mut result = PruneResult::default();
     for object in stale {
         let api = match applier.api_for(object).await {

@@ -5,30 +5,30 @@ use kube::Client;
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use serde_json::{Value, json};
 
-use super::{Discovery, Error, FIELD_MANAGER, ObjectRef, TAKEOVER_MANAGERS};
+use super::{Discovery, Error, FIELD_MANAGER, ObjectId, TAKEOVER_MANAGERS};
 
 /// What applying an object did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
+pub enum ApplyAction {
     Created,
     Configured,
     Unchanged,
 }
 
-impl fmt::Display for Action {
+impl fmt::Display for ApplyAction {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            Action::Created => "created",
-            Action::Configured => "configured",
-            Action::Unchanged => "unchanged",
+            ApplyAction::Created => "created",
+            ApplyAction::Configured => "configured",
+            ApplyAction::Unchanged => "unchanged",
         })
     }
 }
 
 #[derive(Debug, Clone)]
 pub struct ChangeSetEntry {
-    pub object: ObjectRef,
-    pub action: Action,
+    pub object: ObjectId,
+    pub action: ApplyAction,
 }
 
 /// The result of applying a list of objects, in apply order.
@@ -39,7 +39,7 @@ pub struct ChangeSet {
 
 impl ChangeSet {
     pub fn changed(&self) -> impl Iterator<Item = &ChangeSetEntry> {
-        self.entries.iter().filter(|e| e.action != Action::Unchanged)
+        self.entries.iter().filter(|e| e.action != ApplyAction::Unchanged)
     }
 
     pub fn has_changes(&self) -> bool {
@@ -76,7 +76,7 @@ impl Applier<'_> {
     /// Applies one object. Unchanged objects (a server-side dry-run equals the live object)
     /// cause no write.
     pub async fn apply(&self, obj: &Value) -> Result<ChangeSetEntry, Error> {
-        let object = ObjectRef::from_object(obj).ok_or_else(|| Error::InvalidObject { object: describe(obj) })?;
+        let object = ObjectId::from_object(obj).ok_or_else(|| Error::InvalidObject { object: describe(obj) })?;
         let api = self.api_for(&object).await?;
         let mut desired = obj.clone();
         self.prepare(&mut desired);
@@ -90,7 +90,7 @@ impl Applier<'_> {
             self.patch(&api, &object, &params, &desired).await?;
             return Ok(ChangeSetEntry {
                 object,
-                action: Action::Created,
+                action: ApplyAction::Created,
             });
         };
         let live = serde_json::to_value(&live).unwrap_or(Value::Null);
@@ -100,17 +100,17 @@ impl Applier<'_> {
         if !cleaned && normalized(&dry_run) == normalized(&live) {
             return Ok(ChangeSetEntry {
                 object,
-                action: Action::Unchanged,
+                action: ApplyAction::Unchanged,
             });
         }
         self.patch(&api, &object, &params, &desired).await?;
         Ok(ChangeSetEntry {
             object,
-            action: Action::Configured,
+            action: ApplyAction::Configured,
         })
     }
 
-    pub async fn api_for(&self, object: &ObjectRef) -> Result<Api<DynamicObject>, Error> {
+    pub async fn api_for(&self, object: &ObjectId) -> Result<Api<DynamicObject>, Error> {
         let (resource, namespaced) =
             self.discovery
                 .resolve(self.client, object)
@@ -142,7 +142,7 @@ impl Applier<'_> {
 
     /// Removes other tools' marks and field managers from the live object; returns whether
     /// it wrote anything.
-    async fn clean_live(&self, api: &Api<DynamicObject>, object: &ObjectRef, live: &Value) -> Result<bool, Error> {
+    async fn clean_live(&self, api: &Api<DynamicObject>, object: &ObjectId, live: &Value) -> Result<bool, Error> {
         let mut patch = json!({"metadata": {}});
         let mut dirty = false;
         for field in ["labels", "annotations"] {
@@ -178,9 +178,9 @@ impl Applier<'_> {
         }
         api.patch(&object.name, &PatchParams::default(), &Patch::Merge(&patch))
             .await
-            .map_err(|e| Error::Apply {
+            .map_err(|source| Error::Apply {
                 object: object.to_string(),
-                message: api_message(e),
+                source,
             })?;
         Ok(true)
     }
@@ -195,16 +195,16 @@ impl Applier<'_> {
     async fn patch(
         &self,
         api: &Api<DynamicObject>,
-        object: &ObjectRef,
+        object: &ObjectId,
         params: &PatchParams,
         desired: &Value,
     ) -> Result<Value, Error> {
         let result = api
             .patch(&object.name, params, &Patch::Apply(desired))
             .await
-            .map_err(|e| Error::Apply {
+            .map_err(|source| Error::Apply {
                 object: object.to_string(),
-                message: api_message(e),
+                source,
             })?;
         Ok(serde_json::to_value(result).unwrap_or(Value::Null))
     }
@@ -246,7 +246,7 @@ fn normalized(obj: &Value) -> Value {
 }
 
 /// The API server's own message, which names the field and value it refused.
-pub(crate) fn api_message(e: kube::Error) -> String {
+pub(crate) fn api_message(e: &kube::Error) -> String {
     match e {
         kube::Error::Api(status) => status.message.clone(),
         other => other.to_string(),

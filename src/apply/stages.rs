@@ -5,7 +5,7 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use kube::api::Api;
 use serde_json::Value;
 
-use super::{Applier, ChangeSet, Error, ObjectRef, readiness};
+use super::{Applier, ChangeSet, Error, ObjectId, readiness};
 
 /// How many objects of a stage are applied at once.
 const CONCURRENCY: usize = 8;
@@ -54,7 +54,7 @@ async fn wait_established(applier: &Applier<'_>, names: &[String]) -> Result<(),
         let mut pending = Vec::new();
         for name in names {
             let crd = api.get_opt(name).await.map_err(|source| Error::Read {
-                object: ObjectRef {
+                object: ObjectId {
                     group: "apiextensions.k8s.io".into(),
                     version: "v1".into(),
                     kind: "CustomResourceDefinition".into(),

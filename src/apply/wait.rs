@@ -3,20 +3,20 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::{Applier, Error, ObjectRef, Readiness, readiness};
+use super::{Applier, Error, ObjectId, Readiness, readiness};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WaitOutcome {
     Ready,
     /// The objects not ready at the deadline (or failed), with their own messages.
-    NotReady(Vec<(ObjectRef, String)>),
+    NotReady(Vec<(ObjectId, String)>),
     /// A newer change of the instance arrived while waiting.
     Canceled,
 }
 
 impl WaitOutcome {
     /// `Kind/ns/name: message` lines, for status and events.
-    pub fn describe(items: &[(ObjectRef, String)]) -> String {
+    pub fn describe(items: &[(ObjectId, String)]) -> String {
         items
             .iter()
             .map(|(o, m)| format!("{o}: {m}"))
@@ -29,7 +29,7 @@ impl WaitOutcome {
 /// says a newer change arrived.
 pub async fn wait_ready<F, Fut>(
     applier: &Applier<'_>,
-    objects: &[ObjectRef],
+    objects: &[ObjectId],
     timeout: Duration,
     poll: Duration,
     mut canceled: F,

@@ -190,7 +190,7 @@ fn poll_interval(obj: &FluxInstance, ctx: &Context) -> Option<Duration> {
     if obj.name_any() != SINGLETON_NAME
         || obj.namespace().as_deref() != Some(ctx.config.runtime_namespace.as_str())
         || obj.metadata.deletion_timestamp.is_some()
-        || super::is_disabled(obj.annotations())
+        || obj.is_disabled()
     {
         return None;
     }

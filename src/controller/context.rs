@@ -24,10 +24,8 @@ pub struct Context {
     pub notifier: Notifier,
     /// The workqueue and reconcile metrics of the FluxInstance controller.
     pub instance_queue: ControllerMetrics,
-    /// The same of the FluxReport refresher.
-    pub report_queue: ControllerMetrics,
     /// Wakes the FluxReport refresher after each FluxInstance reconcile.
-    pub report_notify: Notify,
+    pub report_notify: Arc<Notify>,
     /// Consecutive failures per object, for the exponential retry delay.
     failures: Mutex<HashMap<String, u32>>,
 }
@@ -35,8 +33,6 @@ pub struct Context {
 impl Context {
     pub fn new(client: Client, recorder: Recorder, config: RunArgs, metrics: Arc<Metrics>, notifier: Notifier) -> Self {
         let instance_queue = metrics.add_controller(super::instance::INSTANCE_CONTROLLER, config.concurrent.into());
-        // The refresher is one loop: one reconcile at a time.
-        let report_queue = metrics.add_controller(crate::report::REPORT_CONTROLLER, 1);
         Self {
             client,
             recorder,
@@ -45,8 +41,7 @@ impl Context {
             metrics,
             notifier,
             instance_queue,
-            report_queue,
-            report_notify: Notify::new(),
+            report_notify: Arc::new(Notify::new()),
             failures: Mutex::default(),
         }
     }

@@ -7,22 +7,31 @@ pub enum Error {
     #[error("Kubernetes API error: {0}")]
     Kube(#[source] kube::Error),
 
+    /// The instance's OCI artifact could not be pulled.
     #[error("{0}")]
-    Distribution(String),
+    Artifact(#[source] crate::distribution::artifact::Error),
+
+    /// The baked-in distribution folder could not be opened.
+    #[error("distribution data at {}: {source}", path.display())]
+    DistributionData {
+        path: std::path::PathBuf,
+        #[source]
+        source: crate::distribution::Error,
+    },
 
     #[error("{0}")]
     Reconcile(String),
 
-    #[error("uninstall: {0}")]
-    Uninstall(String),
+    #[error("uninstall: delete {object}: {source}")]
+    UninstallDelete {
+        object: String,
+        #[source]
+        source: kube::Error,
+    },
+
+    #[error("uninstall: still present after {seconds}s: {objects}")]
+    UninstallTimeout { seconds: u64, objects: String },
 
     #[error(transparent)]
     Finalizer(Box<finalizer::Error<Error>>),
-}
-
-impl Error {
-    /// The status condition reason of this error.
-    pub fn reason(&self) -> &'static str {
-        crate::api::reason::RECONCILIATION_FAILED
-    }
 }

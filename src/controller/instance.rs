@@ -19,11 +19,12 @@ use super::context::Context;
 use super::error::Error;
 use super::events::publish;
 use super::timing::Timing;
-use super::{artifact, conditions, history, migrate, uninstall};
+use super::{artifact, migrate, uninstall};
 use crate::api::annotation::{FINALIZER, FORCE_AT, REQUESTED_AT};
 use crate::api::reason::*;
 use crate::api::{FluxInstance, FluxInstanceStatus, ResourceInventory, ResourceRef, SINGLETON_NAME};
-use crate::apply::{self, Applier, ApplyOptions, FIELD_MANAGER, ObjectRef, WaitOutcome};
+use crate::api::{conditions, history};
+use crate::apply::{self, Applier, ApplyOptions, FIELD_MANAGER, ObjectId, WaitOutcome};
 use crate::build;
 use crate::distribution::{self, Distribution};
 use crate::metrics::ReconcileResult;
@@ -95,13 +96,13 @@ async fn reconcile_instance(obj: &FluxInstance, ctx: &Context) -> Result<Action,
     let generation = obj.metadata.generation;
     let old_status = obj.status.clone().unwrap_or_default();
     let mut status = old_status.clone();
-    let mut reporter = Reporter {
+    let mut reporter = StatusWriter {
         obj,
         ctx,
         revision: old_status.last_attempted_revision.clone(),
     };
 
-    if super::is_disabled(obj.annotations()) {
+    if obj.is_disabled() {
         reporter
             .event(EventType::Normal, RECONCILIATION_DISABLED, "Reconciliation is disabled")
             .await;
@@ -119,9 +120,10 @@ async fn reconcile_instance(obj: &FluxInstance, ctx: &Context) -> Result<Action,
     let fetched = match artifact::fetch(obj, ctx).await {
         Ok(f) => f,
         Err(e) => {
-            let message = e.to_string();
-            reporter.fail(&mut status, e.reason(), &message, generation).await?;
-            return Err(Error::Distribution(message));
+            reporter
+                .fail(&mut status, e.reason(), &e.to_string(), generation)
+                .await?;
+            return Err(Error::Artifact(e));
         }
     };
     status.last_artifact_revision = fetched.as_ref().map(|f| f.digest.clone());
@@ -129,10 +131,15 @@ async fn reconcile_instance(obj: &FluxInstance, ctx: &Context) -> Result<Action,
     // resolve + build: pure, and a user's mistake here is terminal until the spec changes.
     let baked = match Distribution::open(&ctx.config.storage_path) {
         Ok(d) => d,
-        Err(e) => {
-            let message = format!("distribution data at {}: {e}", ctx.config.storage_path.display());
-            reporter.fail(&mut status, BUILD_FAILED, &message, generation).await?;
-            return Err(Error::Distribution(message));
+        Err(source) => {
+            let e = Error::DistributionData {
+                path: ctx.config.storage_path.clone(),
+                source,
+            };
+            reporter
+                .fail(&mut status, BUILD_FAILED, &e.to_string(), generation)
+                .await?;
+            return Err(e);
         }
     };
     // With an artifact, only the major.minor lines the baked-in data has are eligible: a
@@ -228,7 +235,7 @@ async fn reconcile_instance(obj: &FluxInstance, ctx: &Context) -> Result<Action,
         Ok(c) => c,
         Err(e) => return Err(reporter.failed_to(&mut status, "apply", e, generation).await),
     };
-    let new_refs: Vec<ObjectRef> = built.objects.iter().filter_map(ObjectRef::from_object).collect();
+    let new_refs: Vec<ObjectId> = built.objects.iter().filter_map(ObjectId::from_object).collect();
     let stale = stale_entries(status.inventory.as_ref(), &new_refs);
     let pruned = match apply::prune(&applier, &stale).await {
         Ok(p) => p,
@@ -238,7 +245,7 @@ async fn reconcile_instance(obj: &FluxInstance, ctx: &Context) -> Result<Action,
 
     // wait
     if obj.spec.wait {
-        let watched: Vec<ObjectRef> = new_refs.iter().filter(|r| has_readiness(r)).cloned().collect();
+        let watched: Vec<ObjectId> = new_refs.iter().filter(|r| has_readiness(r)).cloned().collect();
         let api: Api<FluxInstance> = Api::namespaced(ctx.client.clone(), &namespace);
         let name = obj.name_any();
         let canceled = || {
@@ -360,18 +367,18 @@ fn revision_version(revision: &str) -> Option<Version> {
     Version::parse(version.trim_start_matches('v')).ok()
 }
 
-fn stale_entries(old: Option<&ResourceInventory>, new: &[ObjectRef]) -> Vec<ObjectRef> {
+fn stale_entries(old: Option<&ResourceInventory>, new: &[ObjectId]) -> Vec<ObjectId> {
     old.map(|inv| {
         inv.entries
             .iter()
-            .filter_map(|e| ObjectRef::from_inventory(&e.id, &e.v))
+            .filter_map(|e| ObjectId::from_inventory(&e.id, &e.v))
             .filter(|o| !new.iter().any(|n| n.same_object(o)))
             .collect()
     })
     .unwrap_or_default()
 }
 
-fn inventory(refs: &[ObjectRef]) -> ResourceInventory {
+fn inventory(refs: &[ObjectId]) -> ResourceInventory {
     ResourceInventory {
         entries: refs
             .iter()
@@ -384,7 +391,7 @@ fn inventory(refs: &[ObjectRef]) -> ResourceInventory {
 }
 
 /// Kinds whose readiness is worth polling; the rest are ready once applied.
-fn has_readiness(r: &ObjectRef) -> bool {
+fn has_readiness(r: &ObjectId) -> bool {
     matches!(
         r.kind.as_str(),
         "Deployment" | "StatefulSet" | "CustomResourceDefinition" | "PersistentVolumeClaim"
@@ -411,14 +418,14 @@ pub(crate) fn format_duration(d: Duration) -> String {
 }
 
 /// Writes status and events for one instance.
-struct Reporter<'a> {
+struct StatusWriter<'a> {
     obj: &'a FluxInstance,
     ctx: &'a Context,
     /// The revision events are about: the one being reconciled, once built.
     revision: Option<String>,
 }
 
-impl Reporter<'_> {
+impl StatusWriter<'_> {
     async fn event(&mut self, type_: EventType, reason: &str, note: &str) {
         let object = self.obj.object_ref(&());
         publish(&self.ctx.recorder, &object, type_, reason, note).await;
@@ -529,8 +536,7 @@ mod tests {
                 },
             ],
         };
-        let new =
-            vec![ObjectRef::from_inventory("flux-system_b_source.toolkit.fluxcd.io_OCIRepository", "v1").unwrap()];
+        let new = vec![ObjectId::from_inventory("flux-system_b_source.toolkit.fluxcd.io_OCIRepository", "v1").unwrap()];
         let stale = stale_entries(Some(&old), &new);
         assert_eq!(stale.len(), 1);
         assert_eq!(stale[0].name, "a");

@@ -2,12 +2,10 @@
 
 mod artifact;
 mod bulk;
-mod conditions;
 pub mod config;
 mod context;
 mod error;
 mod events;
-mod history;
 mod instance;
 mod leader;
 mod migrate;
@@ -15,23 +13,12 @@ mod run;
 mod timing;
 mod uninstall;
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
-pub use conditions::{get as get_condition, set as set_condition};
 pub use config::RunArgs;
 pub use context::Context;
 pub use error::Error;
 pub use run::{run, run_with};
-
-use crate::api::annotation::{RECONCILE, RECONCILE_DISABLED_VALUE};
-
-/// The `fluxcd.controlplane.io/reconcile: disabled` annotation.
-pub(crate) fn is_disabled(annotations: &BTreeMap<String, String>) -> bool {
-    annotations
-        .get(RECONCILE)
-        .is_some_and(|v| v.eq_ignore_ascii_case(RECONCILE_DISABLED_VALUE))
-}
 
 /// `interval` plus up to `percent` of it, so that many instances do not reconcile in lockstep.
 pub(crate) fn jittered(interval: Duration, percent: u8) -> Duration {
@@ -58,12 +45,5 @@ mod tests {
             assert!(j >= base && j <= base + Duration::from_secs(180), "{j:?}");
         }
         assert_eq!(jittered(base, 0), base);
-    }
-
-    #[test]
-    fn disabled_annotation() {
-        let a = BTreeMap::from([(RECONCILE.to_owned(), "disabled".to_owned())]);
-        assert!(is_disabled(&a));
-        assert!(!is_disabled(&BTreeMap::new()));
     }
 }

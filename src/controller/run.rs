@@ -24,6 +24,7 @@ use crate::api::FluxInstance;
 use crate::apply::{OWNER_NAME_LABEL, OWNER_NAMESPACE_LABEL};
 use crate::metrics::Metrics;
 use crate::notifier::{Notifier, Reporting};
+use crate::report::ReportContext;
 
 /// The name events are reported under.
 pub const CONTROLLER_NAME: &str = "flux-operator";
@@ -116,7 +117,14 @@ pub async fn run_with(
         },
     );
     let ctx = Arc::new(Context::new(client.clone(), recorder, args.clone(), metrics, notifier));
-    tasks.spawn(crate::report::run_reporter(ctx.clone()));
+    let report = ReportContext::new(
+        client.clone(),
+        namespace.clone(),
+        ctx.metrics.clone(),
+        args.reporting_interval,
+        ctx.report_notify.clone(),
+    );
+    tasks.spawn(crate::report::run_reporter(Arc::new(report)));
     // The workqueue metrics see what enters kube-runtime's queue: every trigger below.
     let queue = ctx.instance_queue.clone();
 

@@ -15,26 +15,26 @@ use super::context::Context;
 use super::error::Error;
 use super::events::publish;
 use crate::api::FluxInstance;
-use crate::apply::{Applier, ApplyOptions, ObjectRef};
+use crate::apply::{Applier, ApplyOptions, ObjectId};
 
 const DEPLOYMENTS_GONE_TIMEOUT: Duration = Duration::from_secs(300);
 const CRDS_GONE_TIMEOUT: Duration = Duration::from_secs(300);
 const POLL: Duration = Duration::from_secs(1);
 
 pub async fn cleanup(obj: &FluxInstance, ctx: &Context) -> Result<Action, Error> {
-    let entries: Vec<ObjectRef> = obj
+    let entries: Vec<ObjectId> = obj
         .status
         .as_ref()
         .and_then(|s| s.inventory.as_ref())
         .map(|inv| {
             inv.entries
                 .iter()
-                .filter_map(|e| ObjectRef::from_inventory(&e.id, &e.v))
+                .filter_map(|e| ObjectId::from_inventory(&e.id, &e.v))
                 .collect()
         })
         .unwrap_or_default();
     let reference = obj.object_ref(&());
-    if super::is_disabled(obj.annotations()) || entries.is_empty() {
+    if obj.is_disabled() || entries.is_empty() {
         let note = "FluxInstance deleted while suspended or empty: Flux is left in place";
         publish(&ctx.recorder, &reference, EventType::Normal, "UninstallSkipped", note).await;
         return Ok(Action::await_change());
@@ -51,13 +51,13 @@ pub async fn cleanup(obj: &FluxInstance, ctx: &Context) -> Result<Action, Error>
     };
 
     // Controllers first, so that none of them re-adds a finalizer we are about to remove.
-    let deployments: Vec<&ObjectRef> = entries.iter().filter(|e| e.kind == "Deployment").collect();
+    let deployments: Vec<&ObjectId> = entries.iter().filter(|e| e.kind == "Deployment").collect();
     for d in &deployments {
         delete(&applier, d).await?;
     }
     wait_gone(&applier, &deployments, DEPLOYMENTS_GONE_TIMEOUT).await?;
 
-    let flux_crds: Vec<&ObjectRef> = entries
+    let flux_crds: Vec<&ObjectId> = entries
         .iter()
         .filter(|e| e.kind == "CustomResourceDefinition" && e.name.contains(".toolkit.fluxcd.io"))
         .collect();
@@ -68,7 +68,7 @@ pub async fn cleanup(obj: &FluxInstance, ctx: &Context) -> Result<Action, Error>
     for entry in entries.iter().filter(|e| e.kind != "Deployment") {
         delete(&applier, entry).await?;
     }
-    let crds: Vec<&ObjectRef> = entries
+    let crds: Vec<&ObjectId> = entries
         .iter()
         .filter(|e| e.kind == "CustomResourceDefinition")
         .collect();
@@ -85,7 +85,7 @@ pub async fn cleanup(obj: &FluxInstance, ctx: &Context) -> Result<Action, Error>
 }
 
 /// Deletes an inventory object unless it is marked `prune: disabled` or not ours.
-async fn delete(applier: &Applier<'_>, object: &ObjectRef) -> Result<(), Error> {
+async fn delete(applier: &Applier<'_>, object: &ObjectId) -> Result<(), Error> {
     let api = match applier.api_for(object).await {
         Ok(api) => api,
         Err(_) => return Ok(()), // the kind is gone, and the object with it
@@ -104,11 +104,14 @@ async fn delete(applier: &Applier<'_>, object: &ObjectRef) -> Result<(), Error> 
     match api.delete(&object.name, &params).await {
         Ok(_) => Ok(()),
         Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
-        Err(e) => Err(Error::Uninstall(format!("delete {object}: {e}"))),
+        Err(source) => Err(Error::UninstallDelete {
+            object: object.to_string(),
+            source,
+        }),
     }
 }
 
-async fn wait_gone(applier: &Applier<'_>, objects: &[&ObjectRef], timeout: Duration) -> Result<(), Error> {
+async fn wait_gone(applier: &Applier<'_>, objects: &[&ObjectId], timeout: Duration) -> Result<(), Error> {
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
         let mut left = Vec::new();
@@ -124,11 +127,10 @@ async fn wait_gone(applier: &Applier<'_>, objects: &[&ObjectRef], timeout: Durat
             return Ok(());
         }
         if tokio::time::Instant::now() >= deadline {
-            return Err(Error::Uninstall(format!(
-                "still present after {}s: {}",
-                timeout.as_secs(),
-                left.join(", ")
-            )));
+            return Err(Error::UninstallTimeout {
+                seconds: timeout.as_secs(),
+                objects: left.join(", "),
+            });
         }
         tokio::time::sleep(POLL).await;
     }

@@ -33,12 +33,6 @@ pub enum Error {
     },
 }
 
-impl Error {
-    pub fn reason(&self) -> &'static str {
-        crate::api::reason::RECONCILIATION_FAILED
-    }
-}
-
 fn read(what: impl Into<String>) -> impl FnOnce(kube::Error) -> Error {
     let what = what.into();
     move |source| Error::Read { what, source }

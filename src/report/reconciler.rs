@@ -14,12 +14,13 @@ use kube::runtime::watcher::{self, Event};
 use serde_json::json;
 
 use super::compute::compute;
+use super::context::ReportContext;
 use crate::api::annotation::REQUESTED_AT;
 use crate::api::condition_type::READY;
+use crate::api::conditions;
 use crate::api::reason::{RECONCILIATION_FAILED, SUCCEEDED};
 use crate::api::{API_VERSION, FluxReport, FluxReportStatus, SINGLETON_NAME};
 use crate::apply::FIELD_MANAGER;
-use crate::controller::Context;
 use crate::metrics::ReconcileResult;
 
 /// The controller label of the report's reconcile metrics.
@@ -49,12 +50,12 @@ impl Trigger {
     }
 }
 
-pub async fn run_reporter(ctx: Arc<Context>) {
-    let api: Api<FluxReport> = Api::namespaced(ctx.client.clone(), &ctx.config.runtime_namespace);
+pub async fn run_reporter(ctx: Arc<ReportContext>) {
+    let api: Api<FluxReport> = Api::namespaced(ctx.client.clone(), &ctx.namespace);
     let config = watcher::Config::default().fields(&format!("metadata.name={SINGLETON_NAME}"));
     let mut events = watcher::watcher(api.clone(), config).default_backoff().boxed();
-    let key = format!("{}/{SINGLETON_NAME}", ctx.config.runtime_namespace);
-    let queue = &ctx.report_queue;
+    let key = format!("{}/{SINGLETON_NAME}", ctx.namespace);
+    let queue = &ctx.queue;
     queue.add(&key);
     let mut trigger = Trigger::Start;
     loop {
@@ -66,13 +67,13 @@ pub async fn run_reporter(ctx: Arc<Context>) {
         } else {
             ReconcileResult::Error
         });
-        let sleep = tokio::time::sleep(ctx.config.reporting_interval);
+        let sleep = tokio::time::sleep(ctx.interval);
         tokio::pin!(sleep);
         trigger = loop {
             tokio::select! {
                 // The delayed requeue fires: `start` counts its add.
                 _ = &mut sleep => break Trigger::Interval,
-                _ = ctx.report_notify.notified() => break Trigger::InstanceReconciled,
+                _ = ctx.notify.notified() => break Trigger::InstanceReconciled,
                 event = events.next() => match event {
                     Some(Ok(Event::Delete(_))) => break Trigger::Deleted,
                     Some(Ok(Event::Apply(report))) if wants_refresh(&report) => break Trigger::Requested,
@@ -98,7 +99,7 @@ fn wants_refresh(report: &FluxReport) -> bool {
 }
 
 /// Computes the report and writes what the trigger calls for; true when it succeeded.
-pub async fn refresh(ctx: &Context, trigger: Trigger) -> bool {
+pub async fn refresh(ctx: &ReportContext, trigger: Trigger) -> bool {
     match refresh_inner(ctx, trigger).await {
         Ok(computed) => computed,
         Err(error) => {
@@ -109,15 +110,12 @@ pub async fn refresh(ctx: &Context, trigger: Trigger) -> bool {
 }
 
 /// Ok(false) when the report could not be computed (its Ready condition says why).
-async fn refresh_inner(ctx: &Context, trigger: Trigger) -> Result<bool, kube::Error> {
+async fn refresh_inner(ctx: &ReportContext, trigger: Trigger) -> Result<bool, kube::Error> {
     let started = Instant::now();
-    let namespace = &ctx.config.runtime_namespace;
+    let namespace = &ctx.namespace;
     let api: Api<FluxReport> = Api::namespaced(ctx.client.clone(), namespace);
     let mut live = api.get_opt(SINGLETON_NAME).await?;
-    if live
-        .as_ref()
-        .is_some_and(|r| crate::controller::is_disabled(r.annotations()))
-    {
+    if live.as_ref().is_some_and(FluxReport::is_disabled) {
         return Ok(true);
     }
     let params = PatchParams::apply(FIELD_MANAGER).force();
@@ -151,7 +149,7 @@ async fn refresh_inner(ctx: &Context, trigger: Trigger) -> Result<bool, kube::Er
         ),
         Err(e) => ("False", RECONCILIATION_FAILED, e.to_string()),
     };
-    crate::controller::set_condition(
+    conditions::set(
         &mut status.conditions,
         READY,
         value,
@@ -183,7 +181,7 @@ struct Essence<'a> {
 
 impl<'a> Essence<'a> {
     fn of(s: &'a FluxReportStatus) -> Self {
-        let ready = crate::controller::get_condition(&s.conditions, READY);
+        let ready = conditions::get(&s.conditions, READY);
         Self {
             ready: ready.map(|c| (c.status.as_str(), c.reason.as_str(), c.observed_generation)),
             failure: ready
@@ -225,7 +223,7 @@ mod tests {
 
     fn ready(status: &str, reason: &str, message: &str, generation: i64) -> FluxReportStatus {
         let mut s = FluxReportStatus::default();
-        crate::controller::set_condition(&mut s.conditions, READY, status, reason, message, Some(generation));
+        conditions::set(&mut s.conditions, READY, status, reason, message, Some(generation));
         s
     }
 

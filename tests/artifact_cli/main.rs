@@ -4,7 +4,7 @@
 
 #[path = "../oci_registry/mod.rs"]
 mod oci_registry;
-#[path = "oci_registry/fixtures.rs"]
+#[path = "../oci_registry/fixtures.rs"]
 mod registry_fixtures;
 
 mod hostile;

@@ -4,7 +4,7 @@ use serde_json::Value;
 
 /// Identity of an applied object, as kept in `status.inventory.entries`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ObjectRef {
+pub struct ObjectId {
     pub group: String,
     pub version: String,
     pub kind: String,
@@ -12,7 +12,7 @@ pub struct ObjectRef {
     pub name: String,
 }
 
-impl ObjectRef {
+impl ObjectId {
     /// Reads apiVersion, kind, metadata.namespace and metadata.name of an object.
     pub fn from_object(obj: &Value) -> Option<Self> {
         let api_version = obj.get("apiVersion")?.as_str()?;
@@ -75,7 +75,7 @@ impl ObjectRef {
     }
 }
 
-impl fmt::Display for ObjectRef {
+impl fmt::Display for ObjectId {
     /// `Kind/namespace/name`, the form used in status messages and events.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.namespace.is_empty() {
@@ -94,20 +94,20 @@ mod tests {
     #[test]
     fn inventory_id_round_trips() {
         let obj = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "source-controller", "namespace": "flux-system"}});
-        let r = ObjectRef::from_object(&obj).unwrap();
+        let r = ObjectId::from_object(&obj).unwrap();
         assert_eq!(r.id(), "flux-system_source-controller_apps_Deployment");
-        assert_eq!(ObjectRef::from_inventory(&r.id(), "v1").unwrap(), r);
+        assert_eq!(ObjectId::from_inventory(&r.id(), "v1").unwrap(), r);
 
         let ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "flux-system"}});
-        let r = ObjectRef::from_object(&ns).unwrap();
+        let r = ObjectId::from_object(&ns).unwrap();
         assert_eq!(r.id(), "_flux-system__Namespace");
-        assert_eq!(ObjectRef::from_inventory(&r.id(), "v1").unwrap(), r);
+        assert_eq!(ObjectId::from_inventory(&r.id(), "v1").unwrap(), r);
         assert_eq!(r.to_string(), "Namespace/flux-system");
     }
 
     #[test]
     fn malformed_inventory_ids_are_rejected() {
-        assert!(ObjectRef::from_inventory("a_b", "v1").is_none());
-        assert!(ObjectRef::from_inventory("ns__apps_Deployment", "v1").is_none());
+        assert!(ObjectId::from_inventory("a_b", "v1").is_none());
+        assert!(ObjectId::from_inventory("ns__apps_Deployment", "v1").is_none());
     }
 }

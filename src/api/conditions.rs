@@ -3,7 +3,7 @@
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use k8s_openapi::jiff::Timestamp;
 
-use crate::api::condition_type::{READY, RECONCILING, STALLED};
+use super::condition_type::{READY, RECONCILING, STALLED};
 
 /// Sets (or replaces) a condition, keeping its transition time when its status is unchanged.
 pub fn set(
@@ -80,7 +80,7 @@ pub fn failed(conditions: &mut Vec<Condition>, reason: &str, message: &str, gene
             conditions,
             RECONCILING,
             "True",
-            crate::api::reason::PROGRESSING_WITH_RETRY,
+            super::reason::PROGRESSING_WITH_RETRY,
             message,
             generation,
         );

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::api::Snapshot;
+use super::Snapshot;
 
 pub const MAX_ENTRIES: usize = 5;
 
