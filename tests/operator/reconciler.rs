@@ -483,7 +483,7 @@ async fn a_no_op_reconcile_writes_nothing() {
     apply_instance(&client, &ns, s, json!({"fluxcd.controlplane.io/reconcileEvery": "1s"})).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let before = request_counts(&client).await;
-    let window = Duration::from_secs(8);
+    let window = Duration::from_secs(12);
     tokio::time::sleep(window).await;
     let after = request_counts(&client).await;
 
