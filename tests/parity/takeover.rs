@@ -1,0 +1,225 @@
+//! Takeover: upstream installs Flux for the CobaltCore instance and reaches Ready, is
+//! stopped, and ours starts on the same cluster. Ours must adopt what is there: its first
+//! reconcile may re-own fields, but must not touch a Deployment's pod template (that would
+//! restart every Flux controller).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams};
+use kube::{Client, ResourceExt};
+
+use crate::ParityError;
+use crate::bed::{FIELD_MANAGER, TestBed, instance_resource};
+use crate::observe::{self, Case};
+use crate::process::{Flavor, OperatorProcess, RunFlags};
+use crate::sync::SyncMode;
+use crate::{cases, prom, sync};
+
+/// What the takeover measured.
+pub struct Takeover {
+    /// Writes during our first reconcile by (verb, resource, subresource).
+    pub writes: BTreeMap<(String, String, String), f64>,
+    /// Writes during [`QUIET`] with no operator running, for scale.
+    pub background: f64,
+    /// Deployments whose generation moved, and ReplicaSets that are new.
+    pub changed_deployments: Vec<String>,
+    pub new_replica_sets: Vec<String>,
+    /// Our Ready condition (`status/reason`) after the first reconcile.
+    pub ready: String,
+}
+
+/// How long the cluster's own writes are counted with no operator running, for scale.
+const QUIET: Duration = Duration::from_secs(3);
+
+pub async fn run(upstream: &Flavor) -> Result<Takeover, ParityError> {
+    let bed = TestBed::up("takeover").await?;
+    let result = takeover(upstream, &bed).await;
+    bed.down().await;
+    result
+}
+
+async fn takeover(upstream: &Flavor, bed: &TestBed) -> Result<Takeover, ParityError> {
+    let instance = cases::cases()
+        .into_iter()
+        .find(|(name, _)| name == "example-cobaltcore-management")
+        .map(|(_, obj)| obj)
+        .expect("the CobaltCore example is a case");
+    let case = Case {
+        name: "takeover".into(),
+        instance,
+        sync: SyncMode::Ready,
+        flags: RunFlags::default(),
+    };
+    let namespace = case.namespace();
+    bed.prepare(&namespace).await?;
+    let _fake = sync::start(&bed.client, &namespace, &case.instance["spec"]["sync"]);
+    let mut theirs = OperatorProcess::start(upstream, bed, &namespace, case.flags, "upstream").await?;
+    let instances = Api::<DynamicObject>::namespaced_with(bed.client.clone(), &namespace, &instance_resource());
+    instances
+        .patch(
+            "flux",
+            &PatchParams::apply(FIELD_MANAGER).force(),
+            &Patch::Apply(case.applied()),
+        )
+        .await?;
+    let upstream_ready = observe::settle(&instances).await?;
+    if upstream_ready != "True/ReconciliationSucceeded" {
+        return Err(ParityError::Timeout(format!(
+            "upstream Ready before the takeover, got {upstream_ready}"
+        )));
+    }
+    observe::wait_idle(&theirs, &bed.client, &namespace).await?;
+    theirs.terminate().await;
+
+    let generations = deployment_generations(&bed.client, &namespace).await?;
+    let replica_sets = replica_set_names(&bed.client, &namespace).await?;
+    let quiet_start = writes(&bed.client).await?;
+    tokio::time::sleep(QUIET).await;
+    let before = writes(&bed.client).await?;
+    let background = sum(&before) - sum(&quiet_start);
+    let started = Instant::now();
+    let ours = OperatorProcess::start(&Flavor::Ours, bed, &namespace, RunFlags::default(), "ours").await?;
+    wait_first_reconcile(&ours).await?;
+    observe::wait_idle(&ours, &bed.client, &namespace).await?;
+    let after = writes(&bed.client).await?;
+    let ready = observe::settle(&instances).await?;
+    let mut delta = BTreeMap::new();
+    for (key, n) in &after {
+        let moved = n - before.get(key).copied().unwrap_or(0.0);
+        if moved > 0.0 {
+            delta.insert(key.clone(), moved);
+        }
+    }
+    let generations_after = deployment_generations(&bed.client, &namespace).await?;
+    let changed_deployments = generations
+        .iter()
+        .filter(|(name, generation)| generations_after.get(*name) != Some(*generation))
+        .map(|(name, _)| name.clone())
+        .collect();
+    let new_replica_sets = replica_set_names(&bed.client, &namespace)
+        .await?
+        .difference(&replica_sets)
+        .cloned()
+        .collect();
+    eprintln!("parity: takeover measured in {:.0} s", started.elapsed().as_secs_f64());
+    Ok(Takeover {
+        writes: delta,
+        background,
+        changed_deployments,
+        new_replica_sets,
+        ready,
+    })
+}
+
+async fn wait_first_reconcile(ours: &OperatorProcess) -> Result<(), ParityError> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let series = prom::parse(&ours.metrics().await?)?;
+        let done: f64 = series
+            .iter()
+            .filter(|s| s.name == "controller_runtime_reconcile_total")
+            .filter(|s| s.labels.get("controller").is_some_and(|c| c == "fluxinstance"))
+            .map(|s| s.value)
+            .sum();
+        if done >= 1.0 {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(ParityError::Timeout("our first FluxInstance reconcile".into()));
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+fn sum(counts: &BTreeMap<(String, String, String), f64>) -> f64 {
+    counts.values().sum()
+}
+
+/// The API server's count of writes (not dry-run) by (verb, resource, subresource).
+async fn writes(client: &Client) -> Result<BTreeMap<(String, String, String), f64>, ParityError> {
+    let request = http::Request::get("/metrics").body(Vec::new()).expect("request");
+    let text = client.request_text(request).await?;
+    let mut counts = BTreeMap::new();
+    let label = |s: &prom::Series, k: &str| s.labels.get(k).cloned().unwrap_or_default();
+    for s in prom::parse(&text)?
+        .iter()
+        .filter(|s| s.name == "apiserver_request_total")
+    {
+        let verb = label(s, "verb");
+        if !label(s, "dry_run").is_empty()
+            || !["POST", "PUT", "PATCH", "APPLY", "DELETE", "DELETECOLLECTION"].contains(&verb.as_str())
+        {
+            continue;
+        }
+        *counts
+            .entry((verb, label(s, "resource"), label(s, "subresource")))
+            .or_insert(0.0) += s.value;
+    }
+    Ok(counts)
+}
+
+async fn deployment_generations(client: &Client, namespace: &str) -> Result<BTreeMap<String, i64>, ParityError> {
+    let list = Api::<Deployment>::namespaced(client.clone(), namespace)
+        .list(&ListParams::default())
+        .await?;
+    Ok(list
+        .items
+        .iter()
+        .map(|d| (d.name_any(), d.metadata.generation.unwrap_or(0)))
+        .collect())
+}
+
+async fn replica_set_names(client: &Client, namespace: &str) -> Result<BTreeSet<String>, ParityError> {
+    let list = Api::<ReplicaSet>::namespaced(client.clone(), namespace)
+        .list(&ListParams::default())
+        .await?;
+    Ok(list.items.iter().map(ResourceExt::name_any).collect())
+}
+
+/// Writes that the operator never makes: the cluster's controllers rolling out a changed
+/// Deployment (pods, ReplicaSets, statuses) and the harness marking the sync objects ready.
+/// Events are posted by both and counted apart.
+fn by_operator(verb: &str, resource: &str, sub: &str) -> Option<bool> {
+    let cluster = matches!(resource, "pods" | "replicasets")
+        || (sub == "status" && matches!(resource, "deployments" | "resourcequotas"))
+        || (sub == "status"
+            && verb == "PATCH"
+            && matches!(
+                resource,
+                "gitrepositories" | "ocirepositories" | "buckets" | "kustomizations"
+            ));
+    if resource == "events" { None } else { Some(!cluster) }
+}
+
+/// `FIGURE takeover: ...`, the line the README quotes.
+pub fn figure(t: &Takeover) -> String {
+    let mut operator = Vec::new();
+    let (mut ours, mut cluster, mut events) = (0.0, 0.0, 0.0);
+    for ((verb, resource, sub), n) in &t.writes {
+        match by_operator(verb, resource, sub) {
+            Some(true) => {
+                ours += n;
+                let sub = if sub.is_empty() {
+                    String::new()
+                } else {
+                    format!("/{sub}")
+                };
+                operator.push(format!("{verb} {resource}{sub} x{n}"));
+            }
+            Some(false) => cluster += n,
+            None => events += n,
+        }
+    }
+    format!(
+        "FIGURE takeover: {ours} writes by our first reconcile after upstream v0.58.1 ({}); \
+         {} Deployments with a new generation, {} new ReplicaSets, {cluster} writes by the cluster's \
+         controllers and the harness, {events} events; {} writes in {} s before ours started, with no operator running",
+        operator.join(", "),
+        t.changed_deployments.len(),
+        t.new_replica_sets.len(),
+        t.background,
+        QUIET.as_secs()
+    )
+}
