@@ -3,6 +3,15 @@
 
 use crate::compare::Allowed;
 
+const VERSION: &str = "the operator's own version: this project's release, not upstream's";
+const ENTITLEMENT: &str = "no vendor entitlement: upstream's distribution registers itself with \
+    its vendor (a `flux-operator-entitlement` Secret) and reports \"Issued by controlplane\"";
+const CONTROLLERS: &str = "controllers this project does not have: ResourceSet and \
+    ResourceSetInputProvider (not implemented), upstream's vendor entitlement controller \
+    (`namespace`) and its separate artifact poller (`fluxinstance_artifact`), so no \
+    controller_runtime/workqueue series carry these controller names";
+const TOKEN_CACHE: &str = "no workload-identity token cache, so no flux_token_cache_* families";
+
 /// Accepted against upstream v0.58.1.
 pub const V0_58: &[Allowed] = &[
     Allowed {
@@ -10,13 +19,37 @@ pub const V0_58: &[Allowed] = &[
         area: "report",
         subject: "report",
         path: r"\.spec\.operator\.version",
-        reason: "the operator's own version: this project's release, not upstream's",
+        reason: VERSION,
     },
     Allowed {
         case: ".*",
         area: "metrics",
         subject: "metrics",
         path: r"\.flux\.flux_operator_info\[\]\.version",
-        reason: "the operator's own version: this project's release, not upstream's",
+        reason: VERSION,
+    },
+    Allowed {
+        case: ".*",
+        area: "report",
+        subject: "report",
+        path: r"\.spec\.distribution\.entitlement",
+        reason: ENTITLEMENT,
+    },
+    Allowed {
+        case: ".*",
+        area: "metrics",
+        subject: "metrics",
+        path: r"\.reconcile_results\.(fluxinstance_artifact|namespace|resourceset|resourcesetinputprovider)",
+        reason: CONTROLLERS,
+    },
+    Allowed {
+        case: ".*",
+        area: "metrics",
+        subject: "metrics",
+        path: r"\.flux\.flux_token_cache_(evictions_total|cached_items)\[\]",
+        reason: TOKEN_CACHE,
     },
 ];
+
+/// Accepted against upstream v0.59.0: what v0.59.0 shows of the cases is the same as v0.58.1.
+pub const V0_59: &[Allowed] = V0_58;

@@ -22,8 +22,8 @@ pub struct Finding {
 }
 
 impl Finding {
-    pub fn show(&self) -> String {
-        format!("{} {} {}", self.area, self.subject, self.diff.show())
+    pub fn show(&self, limit: usize) -> String {
+        format!("{} {} {}", self.area, self.subject, self.diff.show(limit))
     }
 }
 

@@ -11,13 +11,14 @@ pub struct Difference {
 }
 
 impl Difference {
-    pub fn show(&self) -> String {
+    /// One line; values longer than `limit` characters are cut.
+    pub fn show(&self, limit: usize) -> String {
         let show = |v: &Option<Value>| match v {
             None => "<absent>".to_owned(),
             Some(v) => {
                 let text = v.to_string();
-                if text.chars().count() > 160 {
-                    format!("{}…", text.chars().take(160).collect::<String>())
+                if text.chars().count() > limit {
+                    format!("{}…", text.chars().take(limit).collect::<String>())
                 } else {
                     text
                 }

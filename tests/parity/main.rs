@@ -66,18 +66,13 @@ fn binary_started() -> Instant {
     *STARTED.get_or_init(Instant::now)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn parity_with_upstream_v0_58_1() {
+/// Runs `cases` against upstream `version` and ours, prints the table, and fails on any
+/// difference not in `allowed`.
+async fn oracle_suite(version: &str, cases: Vec<observe::Case>, allowed: &[compare::Allowed]) {
     let started = binary_started();
-    let upstream = Flavor::upstream("v0.58.1").unwrap_or_else(|e| panic!("{e}"));
-    let cases = suite::select(suite::plan(cases::cases()));
-    assert!(
-        cases.len() >= 40 || suite::filtered(),
-        "the suite needs at least 40 instances, has {}",
-        cases.len()
-    );
-    let results = suite::run(&upstream, cases, allowed::V0_58).await;
-    suite::print("parity with upstream v0.58.1", &results, started);
+    let upstream = Flavor::upstream(version).unwrap_or_else(|e| panic!("{e}"));
+    let results = suite::run(&upstream, cases, allowed).await;
+    suite::print(&format!("parity with upstream {version}"), &results, started);
     for r in results.iter().filter(|r| r.case.flags.leader_election) {
         let family = r
             .upstream
@@ -96,13 +91,25 @@ async fn parity_with_upstream_v0_58_1() {
         .collect();
     println!(
         "parity binary: {:.0} s since its first test started",
-        binary_started().elapsed().as_secs_f64()
+        started.elapsed().as_secs_f64()
     );
     assert!(
         failed.is_empty(),
-        "{} instances differ from upstream v0.58.1: {failed:?}",
+        "{} instances differ from upstream {version}: {failed:?}",
         failed.len()
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parity_with_upstream_v0_58_1() {
+    binary_started();
+    let cases = suite::select(suite::plan(cases::cases()));
+    assert!(
+        cases.len() >= 40 || suite::filtered(),
+        "the suite needs at least 40 instances, has {}",
+        cases.len()
+    );
+    oracle_suite("v0.58.1", cases, allowed::V0_58).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -127,4 +134,16 @@ async fn takeover_from_upstream_v0_58_1() {
         measured.changed_deployments,
         measured.new_replica_sets
     );
+}
+
+/// The second oracle: upstream v0.59.0 on every fourth case (a spread over all options, to
+/// keep the suite's time), against its own allowed list.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parity_with_upstream_v0_59_0() {
+    binary_started();
+    let cases = suite::select(suite::plan(cases::cases()))
+        .into_iter()
+        .step_by(4)
+        .collect();
+    oracle_suite("v0.59.0", cases, allowed::V0_59).await;
 }

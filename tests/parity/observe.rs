@@ -215,7 +215,7 @@ pub async fn wait_idle(
             return Ok(series);
         }
         last_versions = Some(versions);
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
     }
 }
 

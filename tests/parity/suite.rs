@@ -198,7 +198,13 @@ fn dump(upstream: &Flavor, r: &CaseResult) {
     let findings: Vec<String> = r
         .findings
         .iter()
-        .map(|f| format!("{}{}", if f.allowed.is_some() { "allowed " } else { "" }, f.show()))
+        .map(|f| {
+            format!(
+                "{}{}",
+                if f.allowed.is_some() { "allowed " } else { "" },
+                f.show(usize::MAX)
+            )
+        })
         .collect();
     write("findings.txt", findings.join("\n"));
 }
@@ -264,7 +270,7 @@ fn print_failures(r: &CaseResult) {
     }
     println!("\n{}: {} differences not allowed", r.case.name, failing.len());
     for f in failing.iter().take(60) {
-        println!("  {}", f.show());
+        println!("  {}", f.show(160));
     }
     if failing.len() > 60 {
         println!("  ... {} more", failing.len() - 60);
