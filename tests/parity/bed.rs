@@ -1,9 +1,9 @@
-//! A test bed (`hack/testbed.sh up DIR --full`): a real kube-apiserver and etcd, with
-//! kube-controller-manager, kube-scheduler and kwok so that Deployments become Available by
-//! themselves, for upstream's operator and ours alike. A bed serves one operator flavour for
-//! a sequence of cases, cleaned between them: starting a bed costs more CPU than a run. Its apiserver has no
-//! watch cache: a new CRD's first lists would be refused (429) while the cache initialises,
-//! and upstream's FluxReport after an install would spend seconds retrying them.
+//! A test bed (`hack/testbed.sh up`): a real kube-apiserver and etcd; in full mode also
+//! kube-controller-manager, kube-scheduler and kwok, so that Deployments roll out for real. A
+//! bed serves one operator flavour for a sequence of cases, cleaned between them: starting a
+//! bed costs more CPU than a run. Its apiserver has no watch cache: a new CRD's first lists
+//! would be refused (429) while the cache initialises, and upstream's FluxReport after an
+//! install would spend seconds retrying them.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -33,8 +33,10 @@ pub struct TestBed {
 }
 
 impl TestBed {
-    /// Starts a test bed in `target/testbed-runs/parity-<pid>/<name>`.
-    pub async fn up(name: &str) -> Result<Self, ParityError> {
+    /// Starts a test bed in `target/testbed-runs/parity-<pid>/<name>`; with `full` the
+    /// cluster's controllers and kwok run too, else the bed gets a Node object only (the
+    /// FluxReport counts nodes) and the harness plays kubelet ([`crate::kubelet`]).
+    pub async fn up(name: &str, full: bool) -> Result<Self, ParityError> {
         let dir = project_root()
             .join("target/testbed-runs")
             .join(format!("parity-{}", std::process::id()))
@@ -43,7 +45,7 @@ impl TestBed {
         let out = Command::new(project_root().join("hack/testbed.sh"))
             .arg("up")
             .arg(&dir)
-            .arg("--full")
+            .args(full.then_some("--full"))
             .arg("--no-watch-cache")
             .arg("--owner-pid")
             .arg(std::process::id().to_string())
@@ -55,6 +57,19 @@ impl TestBed {
             return Err(ParityError::TestBed(dir.display().to_string(), stderr));
         }
         let client = client(&dir.join("kubeconfig")).await?;
+        if !full {
+            let node = json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "parity-node-0",
+                "labels": {"kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64",
+                           "kubernetes.io/hostname": "parity-node-0"}}});
+            let nodes: Api<k8s_openapi::api::core::v1::Node> = Api::all(client.clone());
+            nodes
+                .patch(
+                    "parity-node-0",
+                    &PatchParams::apply(FIELD_MANAGER),
+                    &Patch::Apply(&node),
+                )
+                .await?;
+        }
         Ok(Self { dir, client })
     }
 

@@ -1,11 +1,11 @@
-//! Returning a test bed to the state of a new one after a run, in about a second. The
-//! controller-manager's namespace controller waits five seconds before it even starts on a
-//! deleted namespace, and then as long as the longest pod grace period (ten seconds for Flux's
-//! controllers): this does its work instead, then finalizes the namespace.
+//! Returning a test bed to the state of a new one after a run, in about a second. The beds of
+//! the suite run no controller-manager, so this does the work of its namespace controller
+//! (which would besides wait five seconds before it starts, and then the pods' grace period)
+//! and of the finalizers' controllers (PVC protection), then finalizes the namespace.
 
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::{Namespace, PersistentVolume};
+use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
@@ -16,11 +16,10 @@ use serde_json::json;
 
 use crate::ParityError;
 use crate::bed::instance_resource;
-use crate::volumes::PARITY_LABEL;
 
 /// Removes what a run left: the instance (its finalizer first, so that the operator,
 /// already stopped, does not uninstall), every object of `namespace` and the namespace, the
-/// Flux CRDs with their objects, the instance's cluster-wide RBAC and the harness's volumes.
+/// Flux CRDs with their objects and the instance's cluster-wide RBAC.
 pub async fn clean(client: &Client, namespace: &str) -> Result<(), ParityError> {
     let instances: Api<DynamicObject> = Api::namespaced_with(client.clone(), namespace, &instance_resource());
     if instances.get_opt("flux").await?.is_some() {
@@ -48,15 +47,12 @@ pub async fn clean(client: &Client, namespace: &str) -> Result<(), ParityError> 
         }
     }
     let managed = ListParams::default().labels("app.kubernetes.io/managed-by=flux-operator");
-    let ours = ListParams::default().labels(PARITY_LABEL);
     let roles: Api<ClusterRole> = Api::all(client.clone());
     let bindings: Api<ClusterRoleBinding> = Api::all(client.clone());
-    let volumes: Api<PersistentVolume> = Api::all(client.clone());
     roles.delete_collection(&DeleteParams::background(), &managed).await?;
     bindings
         .delete_collection(&DeleteParams::background(), &managed)
         .await?;
-    volumes.delete_collection(&DeleteParams::background(), &ours).await?;
     wait_gone(namespace, || async {
         let flux_crds = crds.list(&ListParams::default()).await?.items;
         Ok(flux_crds
@@ -65,7 +61,6 @@ pub async fn clean(client: &Client, namespace: &str) -> Result<(), ParityError> 
             .count()
             + roles.list(&managed).await?.items.len()
             + bindings.list(&managed).await?.items.len()
-            + volumes.list(&ours).await?.items.len()
             + usize::from(namespaces.get_opt(namespace).await?.is_some()))
     })
     .await
@@ -93,10 +88,19 @@ async fn empty_namespace(client: &Client, namespace: &str) -> Result<(), ParityE
         let mut left = 0;
         for kind in &kinds {
             let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), namespace, kind);
-            match api.list(&ListParams::default()).await {
-                Ok(list) => left += list.items.len(),
-                Err(kube::Error::Api(status)) if status.code == 404 => {}
+            let items = match api.list(&ListParams::default()).await {
+                Ok(list) => list.items,
+                Err(kube::Error::Api(status)) if status.code == 404 => Vec::new(),
                 Err(e) => return Err(e.into()),
+            };
+            left += items.len();
+            // No controller removes these finalizers (PVC protection) on this bed.
+            for obj in items.iter().filter(|o| !o.finalizers().is_empty()) {
+                let unfinalized = json!({"metadata": {"finalizers": null}});
+                ignore_gone(
+                    api.patch(&obj.name_any(), &PatchParams::default(), &Patch::Merge(&unfinalized))
+                        .await,
+                )?;
             }
         }
         Ok(left)

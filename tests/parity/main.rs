@@ -10,6 +10,7 @@ mod cases;
 mod clean;
 mod compare;
 mod diff;
+mod kubelet;
 mod normalize;
 mod observe;
 mod process;
@@ -17,7 +18,6 @@ mod prom;
 mod suite;
 mod sync;
 mod takeover;
-mod volumes;
 
 use std::sync::OnceLock;
 use std::time::Instant;

@@ -13,7 +13,7 @@ use crate::ParityError;
 use crate::bed::{FIELD_MANAGER, TestBed, instance_resource};
 use crate::process::{Flavor, OperatorProcess, RunFlags};
 use crate::sync::{self, SyncMode};
-use crate::{normalize, prom, volumes};
+use crate::{kubelet, normalize, prom};
 
 /// One FluxInstance and how the harness treats it.
 #[derive(Clone, Debug)]
@@ -117,7 +117,7 @@ async fn observe(flavor: &Flavor, case: &Case, bed: &TestBed, watch: &mut Stopwa
             &Patch::Apply(case.applied()),
         )
         .await?;
-    let _volumes = volumes::start(&bed.client, &namespace);
+    let _kubelet = kubelet::start(&bed.client, &namespace);
     let _fake =
         (case.sync == SyncMode::Ready).then(|| sync::start(&bed.client, &namespace, &case.instance["spec"]["sync"]));
     let settled = settle(&instances).await?;

@@ -15,8 +15,8 @@ use crate::process::{Flavor, RunFlags};
 use crate::sync::SyncMode;
 
 /// Lanes running at once across all tests of this binary: `FLUX_PARITY_LANES`, default 2.
-/// A lane is two test beds (upstream's and ours; each an etcd, an apiserver, a
-/// controller-manager, a scheduler and kwok) that run one case after another.
+/// A lane is two test beds (upstream's and ours; each an etcd and an apiserver, the harness
+/// playing kubelet) that run one case after another.
 pub static LANES: Semaphore = Semaphore::const_new(0);
 
 pub fn lanes() -> usize {
@@ -157,7 +157,7 @@ impl Lane {
     async fn run(&mut self, flavor: &Flavor, case: &Case) -> Result<Snapshot, String> {
         let started = Instant::now();
         if self.bed.is_none() {
-            self.bed = Some(TestBed::up(&self.name).await.map_err(|e| e.to_string())?);
+            self.bed = Some(TestBed::up(&self.name, false).await.map_err(|e| e.to_string())?);
         }
         let bed_seconds = started.elapsed().as_secs_f64();
         let bed = self.bed.as_ref().expect("bed");
