@@ -21,35 +21,30 @@ pub fn start(client: &Client, namespace: &str) -> Background {
     let deployments: Api<Deployment> = Api::namespaced(client.clone(), namespace);
     let claims: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), namespace);
     Background(tokio::spawn(async move {
-        // Watch errors are retried with backoff by the watcher; only objects are acted on.
-        let rollouts = watcher(deployments.clone(), watcher::Config::default())
-            .default_backoff()
-            .applied_objects()
-            .for_each(|d| {
-                let api = deployments.clone();
-                async move {
-                    if let Ok(d) = d
-                        && let Some(status) = rolled_out(&d)
-                    {
-                        set_status(&api, &d.name_any(), status).await;
-                    }
-                }
-            });
-        let bindings = watcher(claims.clone(), watcher::Config::default())
-            .default_backoff()
-            .applied_objects()
-            .for_each(|c| {
-                let api = claims.clone();
-                async move {
-                    if let Ok(c) = c
-                        && let Some(status) = bound(&c)
-                    {
-                        set_status(&api, &c.name_any(), status).await;
-                    }
-                }
-            });
-        futures::join!(rollouts, bindings);
+        futures::join!(serve(deployments, rolled_out), serve(claims, bound));
     }))
+}
+
+/// Gives each object of `api`, as it is written, the status `ready` computes for it (None:
+/// it has it already). Watch errors are retried with backoff by the watcher.
+async fn serve<K>(api: Api<K>, ready: fn(&K) -> Option<Value>)
+where
+    K: kube::Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + 'static,
+{
+    watcher(api.clone(), watcher::Config::default())
+        .default_backoff()
+        .applied_objects()
+        .for_each(|obj| {
+            let api = api.clone();
+            async move {
+                if let Ok(obj) = obj
+                    && let Some(status) = ready(&obj)
+                {
+                    set_status(&api, &obj.name_any(), status).await;
+                }
+            }
+        })
+        .await;
 }
 
 /// The status of a finished rollout, unless the Deployment has it already.
