@@ -55,6 +55,16 @@ impl Case {
     }
 }
 
+impl Case {
+    /// Applies [`Case::applied`]; returns the API of the instance.
+    pub async fn apply(&self, client: &Client) -> Result<Api<DynamicObject>, ParityError> {
+        let instances = Api::<DynamicObject>::namespaced_with(client.clone(), &self.namespace(), &instance_resource());
+        let params = PatchParams::apply(FIELD_MANAGER).force();
+        instances.patch("flux", &params, &Patch::Apply(self.applied())).await?;
+        Ok(instances)
+    }
+}
+
 const TIMEOUT_ANNOTATION: &str = "fluxcd.controlplane.io/reconcileTimeout";
 
 /// What one run showed.
@@ -109,14 +119,7 @@ async fn observe(flavor: &Flavor, case: &Case, bed: &TestBed, watch: &mut Stopwa
     watch.lap("crds");
     let mut operator = OperatorProcess::start(flavor, bed, &namespace, case.flags, &case.name).await?;
     watch.lap("start");
-    let instances = Api::<DynamicObject>::namespaced_with(bed.client.clone(), &namespace, &instance_resource());
-    instances
-        .patch(
-            "flux",
-            &PatchParams::apply(FIELD_MANAGER).force(),
-            &Patch::Apply(case.applied()),
-        )
-        .await?;
+    let instances = case.apply(&bed.client).await?;
     let _kubelet = kubelet::start(&bed.client, &namespace);
     let _fake =
         (case.sync == SyncMode::Ready).then(|| sync::start(&bed.client, &namespace, &case.instance["spec"]["sync"]));

@@ -7,11 +7,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
-use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams};
+use kube::api::{Api, ListParams};
 use kube::{Client, ResourceExt};
 
 use crate::ParityError;
-use crate::bed::{FIELD_MANAGER, TestBed, instance_resource};
+use crate::bed::TestBed;
 use crate::observe::{self, Case};
 use crate::process::{Flavor, OperatorProcess, RunFlags};
 use crate::sync::SyncMode;
@@ -56,14 +56,7 @@ async fn takeover(upstream: &Flavor, bed: &TestBed) -> Result<Takeover, ParityEr
     bed.prepare(&namespace).await?;
     let _fake = sync::start(&bed.client, &namespace, &case.instance["spec"]["sync"]);
     let mut theirs = OperatorProcess::start(upstream, bed, &namespace, case.flags, "upstream").await?;
-    let instances = Api::<DynamicObject>::namespaced_with(bed.client.clone(), &namespace, &instance_resource());
-    instances
-        .patch(
-            "flux",
-            &PatchParams::apply(FIELD_MANAGER).force(),
-            &Patch::Apply(case.applied()),
-        )
-        .await?;
+    let instances = case.apply(&bed.client).await?;
     let upstream_ready = observe::settle(&instances).await?;
     if upstream_ready != "True/ReconciliationSucceeded" {
         return Err(ParityError::Timeout(format!(
