@@ -85,11 +85,16 @@ pub fn compare(case: &str, upstream: &Snapshot, ours: &Snapshot, allowed: &[Allo
     );
     add(&mut findings, "report", "report", &upstream.report, &ours.report);
     add(&mut findings, "metrics", "metrics", &upstream.metrics, &ours.metrics);
+    mark(case, &mut findings, allowed);
+    findings
+}
+
+/// Marks each finding with the reason of the first `allowed` entry that matches it.
+pub fn mark(case: &str, findings: &mut [Finding], allowed: &[Allowed]) {
     let matchers: Vec<Matcher> = allowed.iter().map(Matcher::new).collect();
-    for finding in &mut findings {
+    for finding in findings {
         finding.allowed = matchers.iter().find(|m| m.matches(case, finding)).map(|m| m.reason);
     }
-    findings
 }
 
 fn add(findings: &mut Vec<Finding>, area: &'static str, subject: &str, upstream: &Value, ours: &Value) {
