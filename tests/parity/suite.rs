@@ -95,6 +95,8 @@ impl CaseResult {
 /// Runs every case against `upstream` and ours, on [`lanes`] lanes. Both snapshots and the
 /// findings of each case are written to `target/parity-results/<oracle>/<case>/`.
 pub async fn run(upstream: &Flavor, cases: Vec<Case>, allowed: &[Allowed]) -> Vec<CaseResult> {
+    // Only this run's cases are left there.
+    let _ = std::fs::remove_dir_all(results_dir(upstream));
     let queue = Mutex::new(cases.into_iter().enumerate().collect::<VecDeque<_>>());
     let done = Mutex::new(Vec::new());
     futures::future::join_all((0..lanes()).map(|i| lane(i, upstream, &queue, &done, allowed))).await;
@@ -177,11 +179,14 @@ impl Lane {
     }
 }
 
-fn dump(upstream: &Flavor, r: &CaseResult) {
-    let dir = crate::bed::project_root()
+fn results_dir(upstream: &Flavor) -> std::path::PathBuf {
+    crate::bed::project_root()
         .join("target/parity-results")
         .join(upstream.label().replace(' ', "-"))
-        .join(&r.case.name);
+}
+
+fn dump(upstream: &Flavor, r: &CaseResult) {
+    let dir = results_dir(upstream).join(&r.case.name);
     let write = |file: &str, text: String| {
         let _ = std::fs::create_dir_all(&dir);
         if let Err(e) = std::fs::write(dir.join(file), text) {
