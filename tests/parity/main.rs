@@ -119,7 +119,7 @@ async fn takeover_from_upstream_v0_58_1() {
     let measured = takeover::run(&upstream)
         .await
         .unwrap_or_else(|e| panic!("takeover: {e}"));
-    println!("{}", takeover::figure(&measured));
+    eprintln!("{}", takeover::figure(&measured));
     println!(
         "parity binary: {:.0} s since its first test started",
         started.elapsed().as_secs_f64()

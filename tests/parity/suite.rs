@@ -14,7 +14,7 @@ use crate::observe::{self, Case, Snapshot};
 use crate::process::{Flavor, RunFlags};
 use crate::sync::SyncMode;
 
-/// Lanes running at once across all tests of this binary: `FLUX_PARITY_LANES`, default 2.
+/// Lanes running at once across all tests of this binary: `FLUX_PARITY_LANES`, default 3.
 /// A lane is two test beds (upstream's and ours; each an etcd and an apiserver, the harness
 /// playing kubelet) that run one case after another.
 pub static LANES: Semaphore = Semaphore::const_new(0);
@@ -24,7 +24,7 @@ pub fn lanes() -> usize {
     let n = std::env::var("FLUX_PARITY_LANES")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(2);
+        .unwrap_or(3);
     ONCE.call_once(|| LANES.add_permits(n));
     n
 }
