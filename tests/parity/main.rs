@@ -13,6 +13,7 @@ mod diff;
 mod kubelet;
 mod normalize;
 mod observe;
+mod plan;
 mod process;
 mod prom;
 mod suite;
@@ -103,9 +104,9 @@ async fn oracle_suite(version: &str, cases: Vec<observe::Case>, allowed: &[compa
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn parity_with_upstream_v0_58_1() {
     binary_started();
-    let cases = suite::select(suite::plan(cases::cases()));
+    let cases = plan::select(plan::plan(cases::cases()));
     assert!(
-        cases.len() >= 40 || suite::filtered(),
+        cases.len() >= 40 || plan::filtered(),
         "the suite needs at least 40 instances, has {}",
         cases.len()
     );
@@ -141,7 +142,7 @@ async fn takeover_from_upstream_v0_58_1() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn parity_with_upstream_v0_59_0() {
     binary_started();
-    let cases = suite::select(suite::plan(cases::cases()))
+    let cases = plan::select(plan::plan(cases::cases()))
         .into_iter()
         .step_by(4)
         .collect();

@@ -5,14 +5,12 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::Mutex;
 use std::time::Instant;
 
-use serde_json::Value;
 use tokio::sync::Semaphore;
 
 use crate::bed::TestBed;
 use crate::compare::{Allowed, Finding, compare};
 use crate::observe::{self, Case, Snapshot};
-use crate::process::{Flavor, RunFlags};
-use crate::sync::SyncMode;
+use crate::process::Flavor;
 
 /// Lanes running at once across all tests of this binary: `FLUX_PARITY_LANES`, default 3.
 /// A lane is two test beds (upstream's and ours; each an etcd and an apiserver, the harness
@@ -27,52 +25,6 @@ pub fn lanes() -> usize {
         .unwrap_or(3);
     ONCE.call_once(|| LANES.add_permits(n));
     n
-}
-
-/// The cases as the harness runs them: sync cases that wait alternate between the harness
-/// making the sync objects Ready and letting the health check time out, so both outcomes
-/// are compared; the first case runs with leader election, so that its metrics family is
-/// compared too.
-pub fn plan(cases: Vec<(String, Value)>) -> Vec<Case> {
-    let mut syncing = 0;
-    let mut planned = Vec::new();
-    for (i, (name, instance)) in cases.into_iter().enumerate() {
-        let spec = &instance["spec"];
-        let sync = if spec.get("sync").is_none() || spec["wait"] == Value::Bool(false) {
-            SyncMode::Plain
-        } else {
-            syncing += 1;
-            if syncing % 2 == 1 {
-                SyncMode::Ready
-            } else {
-                SyncMode::Timeout
-            }
-        };
-        let flags = RunFlags {
-            leader_election: i == 0,
-        };
-        planned.push(Case {
-            name,
-            instance,
-            sync,
-            flags,
-        });
-    }
-    planned
-}
-
-/// `FLUX_PARITY_CASES`, a regular expression over case names, to run some cases only (while
-/// working on one difference).
-pub fn filtered() -> bool {
-    std::env::var_os("FLUX_PARITY_CASES").is_some()
-}
-
-pub fn select(cases: Vec<Case>) -> Vec<Case> {
-    let Ok(pattern) = std::env::var("FLUX_PARITY_CASES") else {
-        return cases;
-    };
-    let re = regex::Regex::new(&pattern).unwrap_or_else(|e| panic!("FLUX_PARITY_CASES {pattern:?}: {e}"));
-    cases.into_iter().filter(|c| re.is_match(&c.name)).collect()
 }
 
 pub struct CaseResult {
