@@ -35,12 +35,17 @@ pub struct Allowed {
     pub area: &'static str,
     pub subject: &'static str,
     pub path: &'static str,
+    /// When not empty, a regular expression: the finding is allowed only if both values are
+    /// equal once each match of it is blanked out (the digest of a revision may differ, its
+    /// version not).
+    pub masked: &'static str,
     pub reason: &'static str,
 }
 
 /// An [`Allowed`] entry with its patterns compiled.
 struct Matcher {
     patterns: [Regex; 4],
+    masked: Option<Regex>,
     reason: &'static str,
 }
 
@@ -56,13 +61,20 @@ impl Matcher {
                 full(entry.subject),
                 full(entry.path),
             ],
+            masked: (!entry.masked.is_empty())
+                .then(|| Regex::new(entry.masked).unwrap_or_else(|e| panic!("masked pattern {:?}: {e}", entry.masked))),
             reason: entry.reason,
         }
     }
 
     fn matches(&self, case: &str, finding: &Finding) -> bool {
         let texts = [case, finding.area, &finding.subject, &finding.diff.path];
+        let blank = |re: &Regex, v: &Option<Value>| v.as_ref().map(|v| re.replace_all(&v.to_string(), "").into_owned());
         self.patterns.iter().zip(texts).all(|(p, t)| p.is_match(t))
+            && self
+                .masked
+                .as_ref()
+                .is_none_or(|re| blank(re, &finding.diff.upstream) == blank(re, &finding.diff.ours))
     }
 }
 
@@ -132,6 +144,7 @@ mod tests {
             area: "report",
             subject: "report",
             path: r"\.spec\.operator\.version",
+            masked: "",
             reason: "ours",
         }];
         let findings = compare("c", &snapshot("v1"), &snapshot("v2"), &allowed);
