@@ -64,7 +64,6 @@ pub fn cases() -> Vec<(String, Value)> {
     }
     cases.extend(option_cases());
     cases.extend(sync_cases());
-    cases.extend(failing_cases());
     cases
 }
 
@@ -190,26 +189,6 @@ fn sync_cases() -> Vec<(String, Value)> {
             with(json!({"cluster": {"multitenant": true},
             "sync": {"kind": "GitRepository", "url": "https://github.com/example/fleet.git", "ref": "main",
                      "path": "./", "provider": "github"}})),
-        ),
-    ]
-}
-
-/// Instances the operators must refuse, each for another reason.
-fn failing_cases() -> Vec<(String, Value)> {
-    vec![
-        (
-            "fail-no-version".into(),
-            with(json!({"distribution": {"version": "3.x"}})),
-        ),
-        (
-            "fail-source-watcher-2-6".into(),
-            with(json!({"distribution": {"version": "2.6.x"},
-            "components": ["source-controller", "kustomize-controller", "source-watcher"]})),
-        ),
-        (
-            "fail-patch-target".into(),
-            with(json!({"kustomize": {"patches": [{"target": {"kind": "Deployment",
-            "name": "missing-controller"}, "patch": "- op: replace\n  path: /spec/replicas\n  value: 3\n"}]}})),
         ),
     ]
 }

@@ -16,6 +16,7 @@ mod observe;
 mod plan;
 mod process;
 mod prom;
+mod refused;
 mod suite;
 mod sync;
 mod takeover;
@@ -67,6 +68,13 @@ fn binary_started() -> Instant {
     *STARTED.get_or_init(Instant::now)
 }
 
+/// The shared instances, then those the build refuses.
+fn all_cases() -> Vec<(String, serde_json::Value)> {
+    let mut all = cases::cases();
+    all.extend(refused::cases());
+    all
+}
+
 /// Runs `cases` against upstream `version` and ours, prints the table, and fails on any
 /// difference not in `allowed`.
 async fn oracle_suite(version: &str, cases: Vec<observe::Case>, allowed: &[compare::Allowed]) {
@@ -104,7 +112,7 @@ async fn oracle_suite(version: &str, cases: Vec<observe::Case>, allowed: &[compa
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn parity_with_upstream_v0_58_1() {
     binary_started();
-    let cases = plan::select(plan::plan(cases::cases()));
+    let cases = plan::select(plan::plan(all_cases()));
     assert!(
         cases.len() >= 40 || plan::filtered(),
         "the suite needs at least 40 instances, has {}",
@@ -142,9 +150,6 @@ async fn takeover_from_upstream_v0_58_1() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn parity_with_upstream_v0_59_0() {
     binary_started();
-    let cases = plan::select(plan::plan(cases::cases()))
-        .into_iter()
-        .step_by(4)
-        .collect();
+    let cases = plan::select(plan::plan(all_cases())).into_iter().step_by(4).collect();
     oracle_suite("v0.59.0", cases, allowed::V0_59).await;
 }
