@@ -234,15 +234,11 @@ async fn get_report(client: &Client, namespace: &str) -> Result<Option<Value>, P
         .map(|r| serde_json::to_value(r).expect("report as JSON")))
 }
 
-/// Every object of the instance's inventory, normalised, by id (null when not found), and
-/// the uid -> `kind/namespace/name` map for metrics.
-async fn objects(
-    client: &Client,
-    instance: &Value,
-) -> Result<(BTreeMap<String, Value>, BTreeMap<String, String>), ParityError> {
+/// Every object of the instance's inventory as the API server returns it, by id (null when
+/// not found).
+pub async fn inventory_objects(client: &Client, instance: &Value) -> Result<BTreeMap<String, Value>, ParityError> {
     let mut resources: HashMap<GroupVersionKind, ApiResource> = HashMap::new();
     let mut objects = BTreeMap::new();
-    let mut uids = BTreeMap::new();
     let entries = instance["status"]["inventory"]["entries"]
         .as_array()
         .cloned()
@@ -268,10 +264,29 @@ async fn objects(
             .get_opt(name)
             .await?
             .map(|o| serde_json::to_value(o).expect("object as JSON"));
-        if let Some(uid) = found.as_ref().and_then(|o| o["metadata"]["uid"].as_str()) {
-            uids.insert(uid.to_owned(), format!("{kind}/{ns}/{name}"));
+        objects.insert(id, found.unwrap_or(Value::Null));
+    }
+    Ok(objects)
+}
+
+/// The inventory's objects normalised, and the uid -> `kind/namespace/name` map for metrics.
+async fn objects(
+    client: &Client,
+    instance: &Value,
+) -> Result<(BTreeMap<String, Value>, BTreeMap<String, String>), ParityError> {
+    let mut uids = BTreeMap::new();
+    let mut objects = BTreeMap::new();
+    for (id, obj) in inventory_objects(client, instance).await? {
+        let meta = &obj["metadata"];
+        if let Some(uid) = meta["uid"].as_str() {
+            let kind = obj["kind"].as_str().unwrap_or_default();
+            let ns = meta["namespace"].as_str().unwrap_or_default();
+            uids.insert(
+                uid.to_owned(),
+                format!("{kind}/{ns}/{}", meta["name"].as_str().unwrap_or_default()),
+            );
         }
-        objects.insert(id, found.map(normalize::object).unwrap_or(Value::Null));
+        objects.insert(id, if obj.is_null() { obj } else { normalize::object(obj) });
     }
     Ok((objects, uids))
 }

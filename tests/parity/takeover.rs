@@ -7,15 +7,16 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
-use kube::api::{Api, ListParams};
+use kube::api::{Api, DynamicObject, ListParams};
 use kube::{Client, ResourceExt};
+use serde_json::Value;
 
 use crate::ParityError;
 use crate::bed::TestBed;
 use crate::observe::{self, Case};
 use crate::process::{Flavor, OperatorProcess, RunFlags};
 use crate::sync::SyncMode;
-use crate::{cases, prom, sync};
+use crate::{cases, normalize, prom, sync};
 
 /// What the takeover measured.
 pub struct Takeover {
@@ -26,6 +27,8 @@ pub struct Takeover {
     /// Deployments whose generation moved, and ReplicaSets that are new.
     pub changed_deployments: Vec<String>,
     pub new_replica_sets: Vec<String>,
+    /// Inventory objects that were written, each with what changed in them.
+    pub rewritten: Vec<String>,
     /// Our Ready condition (`status/reason`) after the first reconcile.
     pub ready: String,
 }
@@ -55,6 +58,42 @@ async fn takeover(upstream: &Flavor, bed: &TestBed) -> Result<Takeover, ParityEr
     let namespace = case.namespace();
     bed.prepare(&namespace).await?;
     let _fake = sync::start(&bed.client, &namespace, &case.instance["spec"]["sync"]);
+    let instances = install_with(upstream, bed, &case).await?;
+    let installed = serde_json::to_value(instances.get("flux").await?).expect("instance as JSON");
+
+    let state = Cluster::read(&bed.client, &namespace, &installed).await?;
+    let quiet_start = writes(&bed.client).await?;
+    tokio::time::sleep(QUIET).await;
+    let before = writes(&bed.client).await?;
+    let started = Instant::now();
+    let ours = OperatorProcess::start(&Flavor::Ours, bed, &namespace, RunFlags::default(), "ours").await?;
+    wait_first_reconcile(&ours).await?;
+    observe::wait_idle(&ours, &bed.client, &namespace).await?;
+    let after = writes(&bed.client).await?;
+    let ready = observe::settle(&instances).await?;
+    let state_after = Cluster::read(&bed.client, &namespace, &installed).await?;
+    eprintln!("parity: takeover measured in {:.0} s", started.elapsed().as_secs_f64());
+    let mut delta = BTreeMap::new();
+    for (key, n) in &after {
+        let moved = n - before.get(key).copied().unwrap_or(0.0);
+        if moved > 0.0 {
+            delta.insert(key.clone(), moved);
+        }
+    }
+    let (changed_deployments, new_replica_sets, rewritten) = state.changes(&state_after);
+    Ok(Takeover {
+        writes: delta,
+        background: sum(&before) - sum(&quiet_start),
+        changed_deployments,
+        new_replica_sets,
+        rewritten,
+        ready,
+    })
+}
+
+/// Upstream installs `case` to Ready and is stopped (SIGTERM); returns the instance's API.
+async fn install_with(upstream: &Flavor, bed: &TestBed, case: &Case) -> Result<Api<DynamicObject>, ParityError> {
+    let namespace = case.namespace();
     let mut theirs = OperatorProcess::start(upstream, bed, &namespace, case.flags, "upstream").await?;
     let instances = case.apply(&bed.client).await?;
     let upstream_ready = observe::settle(&instances).await?;
@@ -65,45 +104,63 @@ async fn takeover(upstream: &Flavor, bed: &TestBed) -> Result<Takeover, ParityEr
     }
     observe::wait_idle(&theirs, &bed.client, &namespace).await?;
     theirs.terminate().await;
+    Ok(instances)
+}
 
-    let generations = deployment_generations(&bed.client, &namespace).await?;
-    let replica_sets = replica_set_names(&bed.client, &namespace).await?;
-    let quiet_start = writes(&bed.client).await?;
-    tokio::time::sleep(QUIET).await;
-    let before = writes(&bed.client).await?;
-    let background = sum(&before) - sum(&quiet_start);
-    let started = Instant::now();
-    let ours = OperatorProcess::start(&Flavor::Ours, bed, &namespace, RunFlags::default(), "ours").await?;
-    wait_first_reconcile(&ours).await?;
-    observe::wait_idle(&ours, &bed.client, &namespace).await?;
-    let after = writes(&bed.client).await?;
-    let ready = observe::settle(&instances).await?;
-    let mut delta = BTreeMap::new();
-    for (key, n) in &after {
-        let moved = n - before.get(key).copied().unwrap_or(0.0);
-        if moved > 0.0 {
-            delta.insert(key.clone(), moved);
-        }
+/// What a rollout or a rewrite would change: Deployment generations, ReplicaSets, and the
+/// objects of upstream's inventory as stored.
+struct Cluster {
+    generations: BTreeMap<String, i64>,
+    replica_sets: BTreeSet<String>,
+    objects: BTreeMap<String, Value>,
+}
+
+impl Cluster {
+    async fn read(client: &Client, namespace: &str, instance: &Value) -> Result<Self, ParityError> {
+        let deployments = Api::<Deployment>::namespaced(client.clone(), namespace)
+            .list(&ListParams::default())
+            .await?;
+        let replica_sets = Api::<ReplicaSet>::namespaced(client.clone(), namespace)
+            .list(&ListParams::default())
+            .await?;
+        Ok(Self {
+            generations: deployments
+                .items
+                .iter()
+                .map(|d| (d.name_any(), d.metadata.generation.unwrap_or(0)))
+                .collect(),
+            replica_sets: replica_sets.items.iter().map(ResourceExt::name_any).collect(),
+            objects: observe::inventory_objects(client, instance).await?,
+        })
     }
-    let generations_after = deployment_generations(&bed.client, &namespace).await?;
-    let changed_deployments = generations
-        .iter()
-        .filter(|(name, generation)| generations_after.get(*name) != Some(*generation))
-        .map(|(name, _)| name.clone())
-        .collect();
-    let new_replica_sets = replica_set_names(&bed.client, &namespace)
-        .await?
-        .difference(&replica_sets)
-        .cloned()
-        .collect();
-    eprintln!("parity: takeover measured in {:.0} s", started.elapsed().as_secs_f64());
-    Ok(Takeover {
-        writes: delta,
-        background,
-        changed_deployments,
-        new_replica_sets,
-        ready,
-    })
+
+    /// Deployments with a new generation, new ReplicaSets, and the rewritten objects: each
+    /// `<id>` with `(managedFields only)` when nothing but the field managers changed.
+    fn changes(&self, after: &Cluster) -> (Vec<String>, Vec<String>, Vec<String>) {
+        let deployments = self
+            .generations
+            .iter()
+            .filter(|(name, generation)| after.generations.get(*name) != Some(*generation))
+            .map(|(name, _)| name.clone())
+            .collect();
+        let replica_sets = after.replica_sets.difference(&self.replica_sets).cloned().collect();
+        let mut rewritten = Vec::new();
+        for (id, old) in &self.objects {
+            let new = after.objects.get(id).unwrap_or(&Value::Null);
+            if old["metadata"]["resourceVersion"] == new["metadata"]["resourceVersion"] {
+                continue;
+            }
+            let what = if new.is_null() {
+                "deleted"
+            } else if normalize::object(old.clone()) == normalize::object(new.clone()) {
+                "managedFields only"
+            } else {
+                "content"
+            };
+            rewritten.push(format!("{id} ({what})"));
+        }
+        (deployments, replica_sets, rewritten)
+    }
 }
 
 async fn wait_first_reconcile(ours: &OperatorProcess) -> Result<(), ParityError> {
@@ -153,24 +210,6 @@ async fn writes(client: &Client) -> Result<BTreeMap<(String, String, String), f6
     Ok(counts)
 }
 
-async fn deployment_generations(client: &Client, namespace: &str) -> Result<BTreeMap<String, i64>, ParityError> {
-    let list = Api::<Deployment>::namespaced(client.clone(), namespace)
-        .list(&ListParams::default())
-        .await?;
-    Ok(list
-        .items
-        .iter()
-        .map(|d| (d.name_any(), d.metadata.generation.unwrap_or(0)))
-        .collect())
-}
-
-async fn replica_set_names(client: &Client, namespace: &str) -> Result<BTreeSet<String>, ParityError> {
-    let list = Api::<ReplicaSet>::namespaced(client.clone(), namespace)
-        .list(&ListParams::default())
-        .await?;
-    Ok(list.items.iter().map(ResourceExt::name_any).collect())
-}
-
 /// Writes that the operator never makes: the cluster's controllers rolling out a changed
 /// Deployment (pods, ReplicaSets, statuses), the apiserver renewing its identity Lease (ours
 /// runs without leader election here) and the harness marking the sync objects ready.
@@ -209,11 +248,17 @@ pub fn figure(t: &Takeover) -> String {
     format!(
         "FIGURE takeover: {ours} writes by our first reconcile after upstream v0.58.1 ({}); \
          {} Deployments with a new generation, {} new ReplicaSets, {cluster} writes by the cluster's \
-         controllers and the harness, {events} events; {} writes in {} s before ours started, with no operator running",
+         controllers and the harness, {events} events; {} writes in {} s before ours started, with no operator running; \
+         objects written: {}",
         operator.join(", "),
         t.changed_deployments.len(),
         t.new_replica_sets.len(),
         t.background,
-        QUIET.as_secs()
+        QUIET.as_secs(),
+        if t.rewritten.is_empty() {
+            "none".to_owned()
+        } else {
+            t.rewritten.join(", ")
+        }
     )
 }
