@@ -6,6 +6,7 @@
 
 mod allowed;
 mod bed;
+#[path = "../parity_cases/mod.rs"]
 mod cases;
 mod clean;
 mod compare;
