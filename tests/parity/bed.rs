@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::api::{Api, Patch, PatchParams};
+use kube::api::{Api, Patch, PatchParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::core::{ApiResource, GroupVersionKind};
 use kube::{Client, Config};
@@ -77,8 +77,8 @@ impl TestBed {
         self.dir.join("kubeconfig")
     }
 
-    /// Installs our CRDs plus stand-ins for ResourceSet and ResourceSetInputProvider, and the
-    /// namespace the operators run in.
+    /// Installs our CRDs plus stand-ins for ResourceSet and ResourceSetInputProvider, and
+    /// creates the namespace the operators run in.
     pub async fn prepare(&self, namespace: &str) -> Result<(), ParityError> {
         let api: Api<CustomResourceDefinition> = Api::all(self.client.clone());
         let mut crds: Vec<Value> = flux_operator_rs::api::crds()
@@ -102,12 +102,17 @@ impl TestBed {
             .map_err(|_| ParityError::Timeout(format!("CRD {name} Established")))?
             .map_err(|e| ParityError::Timeout(format!("CRD {name} Established: {e}")))?;
         }
+        // As a user does before applying the instance: `kubectl create namespace`.
         let namespaces: Api<Namespace> = Api::all(self.client.clone());
-        let ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}});
-        namespaces
-            .patch(namespace, &PatchParams::apply(FIELD_MANAGER), &Patch::Apply(&ns))
-            .await?;
-        Ok(())
+        let ns: Namespace = serde_json::from_value(json!({"metadata": {"name": namespace}})).expect("Namespace");
+        let params = PostParams {
+            field_manager: Some("kubectl-create".into()),
+            ..PostParams::default()
+        };
+        match namespaces.create(&params, &ns).await {
+            Err(kube::Error::Api(status)) if status.code == 409 => Ok(()),
+            other => other.map(|_| ()).map_err(Into::into),
+        }
     }
 
     pub async fn down(self) {

@@ -175,6 +175,11 @@ fn spawn(
         "--min-retry-delay=10m".to_owned(),
         "--max-retry-delay=15m".to_owned(),
         "--log-encoding=json".to_owned(),
+        // `FLUX_PARITY_LOG_LEVEL=debug` to see what an operator did in a case's log.
+        format!(
+            "--log-level={}",
+            std::env::var("FLUX_PARITY_LOG_LEVEL").unwrap_or_else(|_| "info".into())
+        ),
     ];
     let mut command = match flavor {
         Flavor::Upstream { binary, .. } => {
