@@ -4,9 +4,12 @@
 # started on free 127.0.0.1 ports.
 #
 #   hack/testbed.sh build [--full]            build the binaries once into the cache
-#   hack/testbed.sh up DIR [--full] [--owner-pid PID]
+#   hack/testbed.sh up DIR [--full] [--owner-pid PID] [--no-watch-cache]
 #                                             start, write DIR/kubeconfig, return when /readyz answers;
-#                                             with --owner-pid, stop by itself when PID exits
+#                                             with --owner-pid, stop by itself when PID exits;
+#                                             --no-watch-cache: the apiserver serves lists from etcd
+#                                             (a new CRD's first lists are not answered 429 while its
+#                                             watch cache initialises, which costs clients seconds)
 #   hack/testbed.sh down DIR                  stop exactly the processes `up DIR` started
 #   hack/testbed.sh bin-dir [--full]          print the folder holding the binaries
 #   hack/testbed.sh kubectl                   build kubectl of the same release into the cache, print its path
@@ -188,6 +191,7 @@ start_control_plane() {
     local etcd_port peer_port apiserver_extra=()
     # The fake node must be schedulable without a node lifecycle controller to lift the taint.
     [ "$full" = 0 ] || apiserver_extra=(--disable-admission-plugins TaintNodesByCondition)
+    [ "$watch_cache" = 1 ] || apiserver_extra+=(--watch-cache=false)
     etcd_port=$(free_port)
     peer_port=$(free_port)
     api_port=$(free_port)
@@ -296,13 +300,14 @@ down() {
 }
 
 cmd=${1:-}
-[ -n "$cmd" ] || { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+[ -n "$cmd" ] || { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 shift
-full=0 owner="" dir=""
+full=0 owner="" dir="" watch_cache=1
 while [ $# -gt 0 ]; do
     case $1 in
     --full) full=1 ;;
     --owner-pid) owner=$2; shift ;;
+    --no-watch-cache) watch_cache=0 ;;
     -*) die "unknown option $1" ;;
     *) dir=$1 ;;
     esac
