@@ -8,6 +8,10 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 dir=target/quickstart
 example=${1:-examples/minimal.yaml}
 cargo build --quiet --bin flux-operator-rs
+# On a machine with only the toolchains: the test bed's binaries, and its kubectl when
+# there is none (both built from the Kubernetes Go modules, cached outside the clone).
+hack/testbed.sh build --full
+command -v kubectl >/dev/null || PATH="$(dirname "$(hack/testbed.sh kubectl)"):$PATH"
 hack/testbed.sh down "$dir" >/dev/null 2>&1 || true
 hack/testbed.sh up "$dir" --full
 export KUBECONFIG=$PWD/$dir/kubeconfig
