@@ -379,7 +379,10 @@ fn operator_chart_defaults() {
     );
     assert!(c["resources"]["requests"]["cpu"].is_string() && c["resources"]["requests"]["memory"].is_string());
     assert_eq!(c["volumeMounts"], json!([{"name": "tmp", "mountPath": "/tmp"}]));
-    assert_eq!(pod["volumes"], json!([{"name": "tmp", "emptyDir": {}}]));
+    assert_eq!(
+        pod["volumes"],
+        json!([{"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}}])
+    );
 
     let account = find(&objects, "ServiceAccount", "release-flux-operator");
     assert_eq!(account["automountServiceAccountToken"], true);
@@ -466,7 +469,7 @@ fn operator_chart_custom_values() {
     assert!(pod.get("affinity").is_none(), "affinity: null removes the default");
     assert_eq!(
         pod["volumes"],
-        json!([{"name": "tmp", "emptyDir": {}}, {"name": "cache", "emptyDir": {"sizeLimit": "1Gi"}}])
+        json!([{"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}}, {"name": "cache", "emptyDir": {"sizeLimit": "1Gi"}}])
     );
 
     let c = container(&objects, "fo");
