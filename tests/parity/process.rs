@@ -197,6 +197,7 @@ fn spawn(
     let err = file
         .try_clone()
         .map_err(|e| ParityError::Spawn(log.display().to_string(), e))?;
+    die_with_parent(&mut command);
     // No notification-controller runs on the test bed: upstream would spend 15 s per event
     // retrying its address.
     let child = command
@@ -215,6 +216,22 @@ fn spawn(
         metrics_port,
         log,
     })
+}
+
+/// An interrupted test run (SIGTERM, Ctrl-C) runs no destructor: the kernel kills the
+/// operator with its parent, instead of leaving it to retry a stopped apiserver forever.
+fn die_with_parent(command: &mut Command) {
+    // SAFETY: prctl(2) only changes the calling (child) process's own death signal; nothing
+    // is allocated or locked between fork and exec.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == 0 {
+                Ok(())
+            } else {
+                Err(std::io::Error::last_os_error())
+            }
+        });
+    }
 }
 
 /// Out of a cluster, upstream's leader election finds its namespace only in the service
