@@ -18,8 +18,10 @@
 #                                                     ghcr.io serves for it (`crane digest`)
 #   /data/flux-images/VERSION                         the newest release
 #
-# tests/dockerfile.rs runs the data step below with stand-ins for curl and crane that serve
-# ../shared/flux-distribution, and opens the result with the operator's own reader.
+# tests/dockerfile runs the data step below with stand-ins for curl and crane that serve
+# ../shared/flux-distribution, opens the result with the operator's own reader, and checks
+# that hack/image.sh (the same image built without the internet or Docker) has the same
+# files, entrypoint, user and labels.
 
 ARG RUST_VERSION=1.95
 ARG GO_VERSION=1.26
@@ -57,7 +59,7 @@ FROM --platform=$BUILDPLATFORM golang:${GO_VERSION}-bookworm AS data
 ARG CRANE_VERSION=v0.22.1
 RUN GOBIN=/usr/local/bin go install "github.com/google/go-containerregistry/cmd/crane@${CRANE_VERSION}"
 # The Flux releases to bake in, space-separated; the default is every release of
-# ../shared/flux-distribution/flux (tests/dockerfile.rs keeps the two equal).
+# ../shared/flux-distribution/flux (tests/dockerfile keeps the two equal).
 ARG FLUX_VERSIONS="v2.2.3 v2.3.0 v2.4.0 v2.5.0 v2.5.1 \
     v2.6.0 v2.6.1 v2.6.2 v2.6.3 v2.6.4 \
     v2.7.0 v2.7.1 v2.7.2 v2.7.3 v2.7.4 v2.7.5 \
@@ -115,5 +117,7 @@ LABEL org.opencontainers.image.title="flux-operator-rs" \
 COPY --from=data --chown=65532:65532 /data /data
 COPY --from=builder /flux-operator-rs /flux-operator-rs
 USER 65532:65532
+# `run` by default; arguments that start with a flag (upstream's chart passes flags only)
+# replace CMD and run the operator too, and a subcommand (`build`, `crds`) runs that.
 ENTRYPOINT ["/flux-operator-rs"]
 CMD ["run"]

@@ -78,4 +78,18 @@ step "notification-controller v1.9.3 (the notification tests)"
 hack/notification-controller.sh >/dev/null
 step "Masterminds/semver v3.5.0 resolver (the version resolution differential)"
 hack/masterminds.sh >/dev/null
+step "Go text/template, slim-sprig v3, gosimple/slug (the ResourceSet template differential)"
+hack/gotemplate.sh >/dev/null
+# ---- The real node and the operator image (tests/node_e2e, hack/quickstart.sh --node) ----
+# containerd (with its CRI plugin) and runc run the node's pods; the loopback CNI plugin
+# backs the node's CNI configuration; nftables counts packets to the node's IP (must be 0);
+# binutils' readelf checks that the image's binary is static.
+apt_install containerd runc containernetworking-plugins nftables binutils python3
+step "test bed binaries for the real node (kubelet, pause)"
+hack/testbed.sh build --node
+step "prometheus with Kubernetes service discovery (Debian's has none)"
+hack/install-prometheus.sh >/dev/null
+step "the operator image's static binary (cached outside the clone)"
+hack/image.sh >/dev/null
+# ---- end of the real node's dependencies ----
 step "done"

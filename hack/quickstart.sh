@@ -3,10 +3,25 @@
 # kube-scheduler and a kwok fake node (so Deployments become Available), the CRDs, the
 # operator running against it with the shared Flux distribution, examples/minimal.yaml,
 # and the result. Stop everything with: hack/testbed.sh down target/quickstart
+#
+#   hack/quickstart.sh [EXAMPLE]          the operator as a process
+#   hack/quickstart.sh --node [EXAMPLE]   as users run it: a real kubelet node too (root only),
+#                                         the image (hack/image.sh) and the chart pushed to a
+#                                         loopback registry, `helm install` from OCI, the operator
+#                                         a pod there; Flux's Deployments on the kwok node
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 dir=target/quickstart
+node=0
+if [ "${1:-}" = --node ]; then
+    node=1
+    shift
+fi
 example=${1:-examples/minimal.yaml}
+
+if [ "$node" = 1 ]; then
+    exec hack/quickstart-node.sh "$dir" "$example"
+fi
 cargo build --quiet --bin flux-operator-rs
 # On a machine with only the toolchains: the test bed's binaries, and its kubectl when
 # there is none (both built from the Kubernetes Go modules, cached outside the clone).

@@ -1,16 +1,28 @@
 #!/usr/bin/env bash
 # The test bed: a real etcd and kube-apiserver (and, with --full, kube-controller-manager,
-# kube-scheduler and kwok) built from the official Go modules pinned in hack/testbed/go.mod,
-# started on free 127.0.0.1 ports.
+# kube-scheduler and kwok; with --node, also a real kubelet node, see hack/testbed/node.sh)
+# built from the official Go modules pinned in hack/testbed/go.mod, started on free
+# 127.0.0.1 ports.
 #
-#   hack/testbed.sh build [--full]            build the binaries once into the cache
-#   hack/testbed.sh up DIR [--full] [--owner-pid PID] [--no-watch-cache]
-#                                             start, write DIR/kubeconfig, return when /readyz answers;
+#   hack/testbed.sh build [--full|--node]     build the binaries once into the cache
+#   hack/testbed.sh up DIR [--full|--node] [--owner-pid PID] [--no-watch-cache]
+#                                             start, write DIR/kubeconfig, return when /readyz answers
+#                                             (and, with --node, the node `localhost` is Ready; its
+#                                             registry's HOST:PORT is in DIR/registry, the chart
+#                                             values that run the operator there in
+#                                             DIR/node-values.yaml);
 #                                             with --owner-pid, stop by itself when PID exits;
 #                                             --no-watch-cache: the apiserver serves lists from etcd
 #                                             (a new CRD's first lists are not answered 429 while its
 #                                             watch cache initialises, which costs clients seconds)
-#   hack/testbed.sh down DIR                  stop exactly the processes `up DIR` started
+#   hack/testbed.sh down DIR                  stop exactly the processes `up DIR` started (and undo
+#                                             what the node changed on the machine)
+#   hack/testbed.sh stop-apiserver DIR        stop only its kube-apiserver (an outage), keeping its
+#                                             arguments in DIR/kube-apiserver.argv
+#   hack/testbed.sh start-apiserver DIR       start that kube-apiserver again with the same arguments
+#                                             (same port, certificates, etcd data); return when
+#                                             /readyz answers
+#   hack/testbed.sh node-traffic DIR          packets sent to the node's IP since `up` (must be 0)
 #   hack/testbed.sh bin-dir [--full]          print the folder holding the binaries
 #   hack/testbed.sh kubectl                   build kubectl of the same release into the cache, print its path
 #
@@ -33,9 +45,12 @@ cache_dir="$cache_root/testbed/$kube_version-$module_hash"
 
 log() { echo "testbed: $*" >&2; }
 die() { log "error: $*"; exit 1; }
+# shellcheck source=hack/testbed/node.sh
+. "$module/node.sh"
 
 basic_bins=(etcd kube-apiserver)
 full_bins=(kube-controller-manager kube-scheduler kwok)
+node_bins=(kubelet pause)
 
 have_bins() {
     local dir=$1; shift
@@ -60,7 +75,7 @@ build() {
         log "building etcd and kube-apiserver $kube_version (cold: a few minutes)"
         (cd "$module" && go build -trimpath -ldflags "$kube_ldflags" -o "$bin/" k8s.io/kubernetes/cmd/kube-apiserver ./cmd/etcd)
     fi
-    if [ "$full" = 1 ]; then
+    if [ "$full" -ge 1 ]; then
         if ! have_bins "$bin" kube-controller-manager kube-scheduler; then
             log "building kube-controller-manager and kube-scheduler $kube_version"
             (cd "$module" && go build -trimpath -ldflags "$kube_ldflags" -o "$bin/" k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler)
@@ -69,6 +84,12 @@ build() {
             log "building kwok $kwok_version"
             GOBIN="$bin" GOFLAGS=-trimpath go install "sigs.k8s.io/kwok/cmd/kwok@$kwok_version"
         fi
+    fi
+    if [ "$full" = 2 ] && ! have_bins "$bin" "${node_bins[@]}"; then
+        log "building kubelet $kube_version and the pause sandbox"
+        (cd "$module" && go build -trimpath -ldflags "$kube_ldflags" -o "$bin/" k8s.io/kubernetes/cmd/kubelet)
+        # Static, so that it runs alone in a FROM-scratch image.
+        (cd "$module" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$bin/" ./cmd/pause)
     fi
 }
 
@@ -126,6 +147,12 @@ certs() {
             -extfile apiserver.ext -out apiserver.crt 2>/dev/null
         openssl genrsa -out sa.key 2048 2>/dev/null
         openssl rsa -in sa.key -pubout -out sa.pub 2>/dev/null
+        # The API server's client certificate for kubelets (logs, exec), as kubeadm names it.
+        openssl req -newkey rsa:2048 -nodes -subj "/O=system:masters/CN=kube-apiserver-kubelet-client" \
+            -keyout kubelet-client.key -out kubelet-client.csr 2>/dev/null
+        printf 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n' >kubelet-client.ext
+        openssl x509 -req -in kubelet-client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 \
+            -extfile kubelet-client.ext -out kubelet-client.crt 2>/dev/null
     )
 }
 
@@ -155,7 +182,9 @@ EOF
 up() {
     local full=$1 owner=$2 bin
     bin=$(bin_dir "$full")
-    if [ "$full" = 1 ]; then
+    if [ "$full" = 2 ]; then
+        have_bins "$bin" "${basic_bins[@]}" "${full_bins[@]}" "${node_bins[@]}" || build 2
+    elif [ "$full" = 1 ]; then
         have_bins "$bin" "${basic_bins[@]}" "${full_bins[@]}" || build 1
     else
         have_bins "$bin" "${basic_bins[@]}" || build 0
@@ -171,6 +200,10 @@ up() {
         log "retrying with other ports (attempt $((attempt + 1)))"
         rm -rf "$dir/etcd"
     done
+    if [ "$full" = 2 ] && ! (node_up); then
+        down
+        die "the real node did not start (logs in $dir)"
+    fi
 
     if [ -n "$owner" ]; then
         # Stops the test bed when the process that asked for it exits, even if it was killed.
@@ -192,6 +225,10 @@ start_control_plane() {
     # The fake node must be schedulable without a node lifecycle controller to lift the taint.
     [ "$full" = 0 ] || apiserver_extra=(--disable-admission-plugins TaintNodesByCondition)
     [ "$watch_cache" = 1 ] || apiserver_extra+=(--watch-cache=false)
+    # The real node registers the machine's address, which must never be dialled: reach
+    # kubelets by their Hostname (localhost).
+    [ "$full" != 2 ] || apiserver_extra+=(--kubelet-preferred-address-types Hostname
+        --kubelet-client-certificate "$dir/kubelet-client.crt" --kubelet-client-key "$dir/kubelet-client.key")
     etcd_port=$(free_port)
     peer_port=$(free_port)
     api_port=$(free_port)
@@ -218,7 +255,7 @@ start_control_plane() {
         return 1
     fi
 
-    if [ "$full" = 1 ]; then
+    if [ "$full" -ge 1 ]; then
         start kube-controller-manager "$bin/kube-controller-manager" --kubeconfig "$dir/kubeconfig" \
             --authentication-kubeconfig "$dir/kubeconfig" --authorization-kubeconfig "$dir/kubeconfig" \
             --bind-address 127.0.0.1 --secure-port "$(free_port)" --leader-elect=false \
@@ -280,7 +317,10 @@ wait_exited() {
 
 down() {
     [ -f "$dir/pids" ] || { log "nothing running in $dir"; return 0; }
+    # Absolute, as `up` recorded it: the node's mounts and lock are matched by this path.
+    dir=$(cd "$dir" && pwd)
     local pid name pids=()
+    node_down
     # Newest first: the apiserver stops before etcd. The watchdog that may be calling us is skipped.
     while read -r pid name; do
         [ "$name" = watchdog ] && [ "$pid" = "${PPID:-}" ] && continue
@@ -293,19 +333,56 @@ down() {
         for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
         wait_exited 10 "${pids[@]}" || log "warning: processes still running after SIGKILL"
     }
+    node_restore
     rm -f "$dir/pids"
     # etcd's data is the only large part; the logs stay for a failed test's post-mortem.
     rm -rf "$dir/etcd"
     log "down: $dir"
 }
 
+# The pid of the test bed's kube-apiserver, as `up` or `start-apiserver` recorded it.
+apiserver_pid() {
+    awk '$2 == "kube-apiserver" { pid = $1 } END { print pid }' "$dir/pids"
+}
+
+stop_apiserver() {
+    [ -f "$dir/pids" ] || die "no test bed runs in $dir"
+    dir=$(cd "$dir" && pwd)
+    local pid
+    pid=$(apiserver_pid)
+    { [ -n "$pid" ] && running "$pid"; } || die "no kube-apiserver runs in $dir"
+    tr '\0' '\n' <"/proc/$pid/cmdline" >"$dir/kube-apiserver.argv"
+    kill "$pid"
+    wait_exited 20 "$pid" || { kill -9 "$pid" 2>/dev/null || true; wait_exited 10 "$pid"; } ||
+        die "kube-apiserver $pid did not stop"
+    # Forgotten, so that `down` never signals the number once the system reuses it.
+    awk -v pid="$pid" '!($1 == pid && $2 == "kube-apiserver")' "$dir/pids" >"$dir/pids.new"
+    mv "$dir/pids.new" "$dir/pids"
+    log "kube-apiserver $pid stopped"
+}
+
+start_apiserver() {
+    [ -f "$dir/kube-apiserver.argv" ] || die "no stopped kube-apiserver in $dir (run: $0 stop-apiserver $dir)"
+    dir=$(cd "$dir" && pwd)
+    local argv=()
+    mapfile -t argv <"$dir/kube-apiserver.argv"
+    token=$(cut -d, -f1 "$dir/tokens.csv")
+    api_port=$(cat "$dir/port")
+    "${argv[@]}" >>"$dir/kube-apiserver.log" 2>&1 &
+    echo "$! kube-apiserver" >>"$dir/pids"
+    rm -f "$dir/kube-apiserver.argv"
+    wait_ready "https://127.0.0.1:$api_port/readyz" kube-apiserver 90 || die "kube-apiserver did not come back (log: $dir/kube-apiserver.log)"
+    log "kube-apiserver $! started again on port $api_port"
+}
+
 cmd=${1:-}
-[ -n "$cmd" ] || { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+[ -n "$cmd" ] || { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 2; }
 shift
 full=0 owner="" dir="" watch_cache=1
 while [ $# -gt 0 ]; do
     case $1 in
-    --full) full=1 ;;
+    --full) [ "$full" = 2 ] || full=1 ;;
+    --node) full=2 ;;
     --owner-pid) owner=$2; shift ;;
     --no-watch-cache) watch_cache=0 ;;
     -*) die "unknown option $1" ;;
@@ -317,7 +394,10 @@ case $cmd in
 build) build "$full" ;;
 bin-dir) bin_dir "$full" ;;
 kubectl) build_kubectl ;;
-up) [ -n "$dir" ] || die "usage: $0 up DIR [--full] [--owner-pid PID]"; up "$full" "$owner" ;;
+node-traffic) [ -n "$dir" ] || die "usage: $0 node-traffic DIR"; node_traffic ;;
+up) [ -n "$dir" ] || die "usage: $0 up DIR [--full|--node] [--owner-pid PID]"; up "$full" "$owner" ;;
 down) [ -n "$dir" ] || die "usage: $0 down DIR"; down ;;
+stop-apiserver) [ -n "$dir" ] || die "usage: $0 stop-apiserver DIR"; stop_apiserver ;;
+start-apiserver) [ -n "$dir" ] || die "usage: $0 start-apiserver DIR"; start_apiserver ;;
 *) die "unknown command $cmd" ;;
 esac

@@ -14,21 +14,35 @@ use crate::metrics::Metrics;
 /// Binds `addr`. `:8080` means every interface of both IP families, as in Go: an IPv6
 /// socket that also takes IPv4 (so probes work on IPv4, IPv6 and dual-stack clusters), or
 /// IPv4 alone where the machine has no IPv6.
-pub async fn bind(addr: &str) -> Result<TcpListener, String> {
-    let Some(port) = addr.strip_prefix(':') else {
-        return TcpListener::bind(addr)
-            .await
-            .map_err(|e| format!("cannot listen on {addr}: {e}"));
+pub async fn bind(addr: &str) -> Result<TcpListener, ListenError> {
+    let io = |source| ListenError::Io {
+        addr: addr.to_owned(),
+        source,
     };
-    let port: u16 = port
-        .parse()
-        .map_err(|_| format!("cannot listen on {addr}: {port:?} is not a port"))?;
+    let Some(port) = addr.strip_prefix(':') else {
+        return TcpListener::bind(addr).await.map_err(io);
+    };
+    let port: u16 = port.parse().map_err(|_| ListenError::Port {
+        addr: addr.to_owned(),
+        port: port.to_owned(),
+    })?;
     match dual_stack(port) {
         Ok(listener) => Ok(listener),
-        Err(_) => TcpListener::bind(("0.0.0.0", port))
-            .await
-            .map_err(|e| format!("cannot listen on {addr}: {e}")),
+        Err(_) => TcpListener::bind(("0.0.0.0", port)).await.map_err(io),
     }
+}
+
+/// A listener that cannot be opened; the message names the address.
+#[derive(Debug, thiserror::Error)]
+pub enum ListenError {
+    #[error("cannot listen on {addr}: {source}")]
+    Io {
+        addr: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot listen on {addr}: {port:?} is not a port")]
+    Port { addr: String, port: String },
 }
 
 fn dual_stack(port: u16) -> std::io::Result<TcpListener> {
@@ -96,7 +110,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_bad_address_is_named() {
-        let err = bind(":http").await.unwrap_err();
+        let err = bind(":http").await.unwrap_err().to_string();
         assert!(err.contains(":http"), "{err}");
     }
 }

@@ -16,14 +16,26 @@ use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::layer::Context as LayerContext;
 use tracing_subscriber::registry::LookupSpan;
 
+/// A `--log-level` or `--log-encoding` value that is none of the allowed ones.
+#[derive(Debug, thiserror::Error)]
+pub enum LogFlagError {
+    #[error(
+        "invalid log level {:?}: must be one of trace, debug, info, warn, error",
+        crate::text::shorten(value)
+    )]
+    Level { value: String },
+    #[error("invalid log encoding {:?}: must be json or console", crate::text::shorten(value))]
+    Encoding { value: String },
+}
+
 /// `--log-level`: upstream's values (`trace`, `debug`, `info`, `error`) and `warn`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LogLevel(Level);
 
 impl FromStr for LogLevel {
-    type Err = String;
+    type Err = LogFlagError;
 
-    fn from_str(text: &str) -> Result<Self, String> {
+    fn from_str(text: &str) -> Result<Self, LogFlagError> {
         let level = match text {
             "trace" => Level::TRACE,
             "debug" => Level::DEBUG,
@@ -31,10 +43,9 @@ impl FromStr for LogLevel {
             "warn" => Level::WARN,
             "error" => Level::ERROR,
             other => {
-                return Err(format!(
-                    "invalid log level {:?}: must be one of trace, debug, info, warn, error",
-                    crate::text::shorten(other)
-                ));
+                return Err(LogFlagError::Level {
+                    value: other.to_string(),
+                });
             }
         };
         Ok(Self(level))
@@ -55,16 +66,15 @@ pub enum LogEncoding {
 }
 
 impl FromStr for LogEncoding {
-    type Err = String;
+    type Err = LogFlagError;
 
-    fn from_str(text: &str) -> Result<Self, String> {
+    fn from_str(text: &str) -> Result<Self, LogFlagError> {
         match text {
             "json" => Ok(Self::Json),
             "console" => Ok(Self::Console),
-            other => Err(format!(
-                "invalid log encoding {:?}: must be json or console",
-                crate::text::shorten(other)
-            )),
+            other => Err(LogFlagError::Encoding {
+                value: other.to_string(),
+            }),
         }
     }
 }
@@ -263,11 +273,12 @@ mod tests {
         for ok in ["trace", "debug", "info", "warn", "error"] {
             assert!(ok.parse::<LogLevel>().is_ok(), "{ok}");
         }
-        let err = "verbose".parse::<LogLevel>().unwrap_err();
+        let err = "verbose".parse::<LogLevel>().unwrap_err().to_string();
         assert!(
             err.contains("\"verbose\"") && err.contains("trace, debug, info"),
             "{err}"
         );
-        assert!("yaml".parse::<LogEncoding>().unwrap_err().contains("\"yaml\""));
+        let err = "yaml".parse::<LogEncoding>().unwrap_err().to_string();
+        assert!(err.contains("\"yaml\""), "{err}");
     }
 }

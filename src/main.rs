@@ -5,11 +5,15 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-
-use flux_operator_rs::controller::RunArgs;
+use flux_operator_rs::controller::RunError;
 use flux_operator_rs::controller::config::parse_duration;
 use flux_operator_rs::distribution::artifact::{self, ArtifactRef, Credentials, Transport};
 use flux_operator_rs::{api, build, controller, distribution, logging, wait, yaml};
+use run_args::RunArgs;
+
+/// The flags of `run`: the binary's, not the library's.
+#[path = "cli/run_args.rs"]
+mod run_args;
 
 #[derive(Parser)]
 #[command(
@@ -134,7 +138,7 @@ enum BuildCommand {
 fn main() -> ExitCode {
     let cli = Cli::parse_from(with_default_subcommand(std::env::args_os()));
     let result = match cli.command {
-        Command::Run(args) => run(*args),
+        Command::Run(args) => return run(*args),
         Command::Crds { output_dir } => crds(output_dir),
         Command::Build {
             what:
@@ -175,12 +179,15 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
-            // One line, so that scripts and CI logs show the whole reason.
-            let line = message.split_whitespace().collect::<Vec<_>>().join(" ");
-            eprintln!("error: {line}");
+            eprintln!("error: {}", one_line(&message));
             ExitCode::FAILURE
         }
     }
+}
+
+/// One line, so that scripts and CI logs show the whole reason.
+fn one_line(message: &str) -> String {
+    message.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Upstream's chart starts the container with flags only (`--log-level=info ...`): a first
@@ -197,7 +204,12 @@ fn with_default_subcommand(args: impl IntoIterator<Item = OsString>) -> Vec<OsSt
     args
 }
 
-fn run(args: RunArgs) -> Result<(), String> {
+/// The exit code of a replica that lost the leader Lease (EX_TEMPFAIL: try again); its pod
+/// restarts and stands by until the Lease is free, as controller-runtime's managers do.
+const EXIT_LEADERSHIP_LOST: u8 = 75;
+
+/// The operator. Only here does the process exit: the library returns why it stopped.
+fn run(args: RunArgs) -> ExitCode {
     logging::init(args.log_level, args.log_encoding);
     for flag in args.upstream_only.without_effect() {
         tracing::info!(
@@ -205,11 +217,25 @@ fn run(args: RunArgs) -> Result<(), String> {
             "flag accepted for compatibility with the upstream operator; it has no effect here"
         );
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
-    runtime.block_on(controller::run(args))
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(controller::run(args.config())) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error @ RunError::LeadershipLost { .. }) => {
+            tracing::error!(exit_code = EXIT_LEADERSHIP_LOST, %error, "leadership lost, exiting");
+            ExitCode::from(EXIT_LEADERSHIP_LOST)
+        }
+        Err(error) => {
+            tracing::error!(%error, "the operator stopped");
+            eprintln!("error: {}", one_line(&error.to_string()));
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// Prints nothing unless the whole build succeeds.
@@ -265,7 +291,8 @@ fn build_instance_from_artifact(
     };
     let spec = &parsed.instance.spec;
     let version = distribution::resolve_version(&spec.distribution.version, &candidates).map_err(|e| e.to_string())?;
-    let built = build::build(&parsed.namespace, spec, &pulled.distribution, &version).map_err(|e| e.to_string())?;
+    let release = pulled.distribution.release(&version).map_err(|e| e.to_string())?;
+    let built = build::build(&parsed.namespace, spec, &release).map_err(|e| e.to_string())?;
     for warning in &built.warnings {
         eprintln!("warning: {warning}");
     }

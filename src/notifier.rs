@@ -66,12 +66,9 @@ impl Notifier {
 
     /// Starts the task that posts to `address` (`http://host[:port]/`); events name
     /// `reporter` (controller, instance) as their source.
-    pub fn start(address: String, reporter: Reporting, outcomes: IntCounterVec) -> Result<Self, String> {
+    pub fn start(address: String, reporter: Reporting, outcomes: IntCounterVec) -> Result<Self, reqwest::Error> {
         crate::tls::install_crypto_provider();
-        let client = reqwest::Client::builder()
-            .timeout(POST_TIMEOUT)
-            .build()
-            .map_err(|e| format!("notification client: {e}"))?;
+        let client = reqwest::Client::builder().timeout(POST_TIMEOUT).build()?;
         let (queue, events) = mpsc::channel(QUEUE);
         tokio::spawn(post_all(client, address, reporter, events, outcomes.clone()));
         Ok(Self {

@@ -55,8 +55,7 @@ pub fn readiness(instance: Option<&FluxInstance>) -> Readiness {
     let generation = instance.metadata.generation;
     let status = instance.status.as_ref();
     let conditions = status.map(|s| s.conditions.as_slice()).unwrap_or_default();
-    let status_generation = status.and_then(|s| s.observed_generation);
-    let current = |c: &&Condition| c.observed_generation.or(status_generation) == generation;
+    let current = |c: &&Condition| c.observed_generation == generation;
     let find = |type_: &str| conditions.iter().find(|c| c.type_ == type_).filter(current);
     let ready = find(condition_type::READY);
     let ready_message = ready.map(|c| c.message.clone()).filter(|m| !m.is_empty());

@@ -17,6 +17,17 @@ pub fn from_multi_str<T: DeserializeOwned>(input: &str) -> Result<Vec<T>, Error>
     Ok(docs.into_iter().flatten().collect())
 }
 
+/// Like [`from_multi_str`], with room for `max_documents` documents instead of the
+/// parser's default 1024 (a ResourceSet template may render thousands of objects).
+pub fn from_multi_str_up_to<T: DeserializeOwned>(input: &str, max_documents: usize) -> Result<Vec<T>, Error> {
+    let options = serde_saphyr::options! {
+        budget: serde_saphyr::budget! { max_documents: max_documents },
+    };
+    let docs: Vec<Option<T>> =
+        serde_saphyr::from_multiple_with_options(input, options).map_err(|e| Error::Parse(e.to_string()))?;
+    Ok(docs.into_iter().flatten().collect())
+}
+
 /// Parses a single YAML document.
 pub fn from_str<T: DeserializeOwned>(input: &str) -> Result<T, Error> {
     serde_saphyr::from_str(input).map_err(|e| Error::Parse(e.to_string()))

@@ -269,3 +269,114 @@ fn bad_storage_path() {
     ]);
     assert_fails(&output, &["/nonexistent/data"]);
 }
+
+/// A spec with `spec.kustomize.patches` holding one JSON patch (given as JSON) on `target`.
+fn with_json_patch(target: &str, ops: &Value) -> String {
+    let patch = serde_json::to_string(&ops.to_string()).expect("a JSON string");
+    instance(&format!(
+        "{DISTRIBUTION}  kustomize:\n    patches:\n      - patch: {patch}\n        target: {target}\n"
+    ))
+}
+
+/// n copies of the pod template into its own labels double it n times: 2^40 bytes
+/// without the copy limit.
+#[test]
+fn copy_doubling_is_refused_quickly() {
+    let ops: Vec<Value> = (0..40)
+        .map(|i| {
+            serde_json::json!({"op": "copy", "from": "/spec/template",
+                               "path": format!("/spec/template/metadata/labels/c{i}")})
+        })
+        .collect();
+    let started = std::time::Instant::now();
+    let output = build_file(&with_json_patch(
+        "{kind: Deployment, name: source-controller}",
+        &Value::Array(ops),
+    ));
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_fails(
+        &output,
+        &["spec.kustomize.patches[0]: on Deployment source-controller: its copy operations copy more than 2 MiB"],
+    );
+}
+
+#[test]
+fn patch_leaving_no_name_is_refused() {
+    let ops = serde_json::json!([{"op": "remove", "path": "/metadata/name"}]);
+    assert_fails(
+        &build_file(&with_json_patch("{kind: Deployment, name: helm-controller}", &ops)),
+        &["spec.kustomize.patches[0]: Deployment helm-controller has no metadata.name after the patch"],
+    );
+}
+
+/// The release's Deployment has no namespace while patches run, the shard copy has the
+/// instance's: they meet only when the build puts the namespace back.
+#[test]
+fn rename_onto_a_shard_copy_is_refused() {
+    let ops = serde_json::json!([{"op": "replace", "path": "/metadata/name", "value": "source-controller-s1"}]);
+    let spec = with_json_patch("{kind: Deployment, name: ^source-controller$}", &ops)
+        .replace("  kustomize:", "  sharding:\n    shards: [s1]\n  kustomize:");
+    assert_fails(
+        &build_file(&spec),
+        &[
+            "spec.kustomize.patches[0]: Deployment ",
+            "becomes Deployment flux-system/source-controller-s1, which another object is too",
+        ],
+    );
+}
+
+#[test]
+fn invalid_common_metadata_is_refused() {
+    assert_fails(
+        &build_file(&instance(&format!(
+            "{DISTRIBUTION}  commonMetadata:\n    labels:\n      \"bad key!\": x\n"
+        ))),
+        &["spec.commonMetadata.labels: key \"bad key!\" is not a qualified name"],
+    );
+    // 10 MB would be copied into every object: a 357 MB render before.
+    let huge = "v".repeat(10 << 20);
+    let output = build_file(&instance(&format!(
+        "{DISTRIBUTION}  commonMetadata:\n    labels:\n      team: {huge}\n"
+    )));
+    assert_fails(
+        &output,
+        &["spec.commonMetadata.labels[\"team\"]: value \"vvv", "(10485760 bytes)"],
+    );
+    assert!(output.stderr.len() < 400, "{} bytes", output.stderr.len());
+}
+
+#[test]
+fn sync_url_with_a_newline_is_refused() {
+    assert_fails(
+        &build_file(&instance(&format!(
+            "{DISTRIBUTION}  sync:\n    kind: GitRepository\n    url: \"https://example.com/r.git\\nx\"\n    ref: refs/heads/main\n    path: clusters/a\n"
+        ))),
+        &["spec.sync.url \"https://example.com/r.git\\nx\" must not contain whitespace or control characters"],
+    );
+    assert_fails(
+        &build_file(&instance(&format!(
+            "{DISTRIBUTION}  sync:\n    kind: OCIRepository\n    url: ghcr.io/example/fleet\n    ref: latest\n    path: ./\n"
+        ))),
+        &["spec.sync.url \"ghcr.io/example/fleet\" is not an oci:// URL"],
+    );
+}
+
+#[test]
+fn huge_registry_gives_a_short_line() {
+    let huge = "a".repeat(10 << 20);
+    let output = build_file(&instance(&format!(
+        "  distribution:\n    version: \"2.x\"\n    registry: ghcr.io/{huge}\n"
+    )));
+    assert_fails(
+        &output,
+        &[
+            "spec.distribution.registry \"ghcr.io/aaa",
+            "is longer than 227 characters",
+        ],
+    );
+    assert!(output.stderr.len() < 400, "{} bytes", output.stderr.len());
+}

@@ -1108,8 +1108,18 @@ fn source_watcher_is_sharded_from_2_9_only() {
 // ---------------------------------------------------------------------------------------
 // Sync
 
+/// An address of the form each source kind takes.
+fn sync_url(kind: &str) -> &'static str {
+    match kind {
+        "OCIRepository" => "oci://ghcr.io/example/fleet",
+        "Bucket" => "minio.example.com:9000",
+        _ => "https://example.com/fleet.git",
+    }
+}
+
 fn sync(kind: &str, extra: &str) -> String {
-    format!("  sync:\n    kind: {kind}\n    url: URL\n    ref: REF\n    path: clusters/prod\n{extra}")
+    let url = sync_url(kind);
+    format!("  sync:\n    kind: {kind}\n    url: {url}\n    ref: REF\n    path: clusters/prod\n{extra}")
 }
 
 #[test]
@@ -1130,7 +1140,7 @@ fn sync_git_repository() {
     assert_eq!(source["metadata"]["namespace"], "flux-system");
     assert_eq!(
         source["spec"],
-        json!({"interval": "5m0s", "url": "URL", "ref": {"name": "REF"}, "secretRef": {"name": "git-auth"}, "provider": "github"})
+        json!({"interval": "5m0s", "url": sync_url("GitRepository"), "ref": {"name": "REF"}, "secretRef": {"name": "git-auth"}, "provider": "github"})
     );
     assert_eq!(
         source["metadata"]["labels"]["app.kubernetes.io/managed-by"],
@@ -1176,7 +1186,7 @@ fn sync_oci_repository_api_version_follows_the_release() {
         assert_eq!(source["apiVersion"], api, "{version}");
         assert_eq!(
             source["spec"],
-            json!({"interval": "1m0s", "url": "URL", "ref": {"tag": "REF"}, "provider": "gcp"})
+            json!({"interval": "1m0s", "url": sync_url("OCIRepository"), "ref": {"tag": "REF"}, "provider": "gcp"})
         );
         assert_eq!(
             get(&b, "Kustomization", "cluster")["spec"]["sourceRef"],
@@ -1199,7 +1209,7 @@ fn sync_bucket_api_version_follows_the_release() {
         assert_eq!(source["apiVersion"], api, "{version}");
         assert_eq!(
             source["spec"],
-            json!({"interval": "1m0s", "endpoint": "URL", "bucketName": "REF", "secretRef": {"name": "s3"}})
+            json!({"interval": "1m0s", "endpoint": sync_url("Bucket"), "bucketName": "REF", "secretRef": {"name": "s3"}})
         );
     }
 }
@@ -1291,7 +1301,7 @@ fn registry_with_spaces() {
     let e = build_err("  distribution:\n    version: 2.x\n    registry: ghcr.io/flux cd\n");
     assert_eq!(
         e,
-        "spec.distribution.registry \"ghcr.io/flux cd\" must not contain spaces"
+        "spec.distribution.registry \"ghcr.io/flux cd\" must not contain whitespace or control characters"
     );
 }
 
@@ -1390,14 +1400,15 @@ fn builds_all_components_with_a_profile_and_patches_quickly() {
     let parsed = parse_instance(&instance_yaml("flux-system", &spec)).expect("parse");
     let d = distribution();
     let version = semver::Version::new(2, 9, 4);
-    // The first build parses the release files; later ones find them in the cache.
+    // The first build reads and parses the release; later ones build from it in memory.
     let start = std::time::Instant::now();
-    let first = build::build("flux-system", &parsed.instance.spec, &d, &version).expect("build");
+    let release = d.release(&version).expect("release");
+    let first = build::build("flux-system", &parsed.instance.spec, &release).expect("build");
     let cold = start.elapsed();
     let runs = 5;
     let start = std::time::Instant::now();
     for _ in 0..runs {
-        let again = build::build("flux-system", &parsed.instance.spec, &d, &version).expect("build");
+        let again = build::build("flux-system", &parsed.instance.spec, &release).expect("build");
         assert_eq!(again.revision, first.revision);
     }
     let each = start.elapsed() / runs;

@@ -100,6 +100,8 @@ fn upstream_operator_defaults_render_a_working_operator() {
             "ClusterRoleBinding/flux-operator",
             "CustomResourceDefinition/fluxinstances.fluxcd.controlplane.io",
             "CustomResourceDefinition/fluxreports.fluxcd.controlplane.io",
+            "CustomResourceDefinition/resourcesetinputproviders.fluxcd.controlplane.io",
+            "CustomResourceDefinition/resourcesets.fluxcd.controlplane.io",
             "Deployment/flux-operator",
             "Service/flux-operator",
             "ServiceAccount/flux-operator",

@@ -12,8 +12,10 @@ use std::sync::OnceLock;
 
 #[path = "kustomize_oracle/property.rs"]
 mod property;
+#[path = "kustomize_oracle/validity.rs"]
+mod validity;
 
-use flux_operator_rs::api::{Patch, PatchTarget};
+use flux_operator_rs::api::{PatchSpec, PatchTarget};
 use flux_operator_rs::build::patch::apply_patches;
 use flux_operator_rs::yaml;
 use serde_json::{Value, json};
@@ -92,7 +94,7 @@ fn id(o: &Value) -> (String, String, String) {
     (s(&o["kind"]), s(&o["metadata"]["namespace"]), s(&o["metadata"]["name"]))
 }
 
-fn kustomize(objects: &[Value], patches: &[Patch]) -> Result<Vec<Value>, String> {
+fn kustomize(objects: &[Value], patches: &[PatchSpec]) -> Result<Vec<Value>, String> {
     let dir = tempfile::tempdir().expect("temp dir");
     let resources = yaml::to_multi_string(objects).expect("objects serialize");
     std::fs::write(dir.path().join("resources.yaml"), resources).expect("write resources");
@@ -150,7 +152,7 @@ fn differences(path: &str, a: &Value, b: &Value, out: &mut Vec<String>) {
 }
 
 /// Runs one case through kustomize and through `apply_patches` and compares.
-fn check(objects: Vec<Value>, patches: Vec<Patch>) {
+fn check(objects: Vec<Value>, patches: Vec<PatchSpec>) {
     let expected = kustomize(&objects, &patches);
     let mut ours = objects.clone();
     let result = apply_patches(&mut ours, &patches);
@@ -178,7 +180,7 @@ fn check(objects: Vec<Value>, patches: Vec<Patch>) {
 }
 
 /// Both must refuse the case.
-fn check_refused(objects: Vec<Value>, patches: Vec<Patch>) {
+fn check_refused(objects: Vec<Value>, patches: Vec<PatchSpec>) {
     assert!(kustomize(&objects, &patches).is_err(), "kustomize refuses the case");
     let mut ours = objects.clone();
     let e = apply_patches(&mut ours, &patches).expect_err("we refuse it too");
@@ -186,8 +188,8 @@ fn check_refused(objects: Vec<Value>, patches: Vec<Patch>) {
     assert_eq!(ours, objects, "all or nothing");
 }
 
-fn patch(target: Option<PatchTarget>, text: &str) -> Patch {
-    Patch {
+fn patch(target: Option<PatchTarget>, text: &str) -> PatchSpec {
+    PatchSpec {
         patch: text.to_string(),
         target,
     }

@@ -45,10 +45,21 @@ fn flags_alone_start_the_operator() {
     let text = stderr(&output);
     assert!(!output.status.success(), "{text}");
     assert!(text.contains("cannot connect to Kubernetes"), "{text}");
-    for flag in ["--requeue-dependency", "--token-cache-max-size", "--web-server-port"] {
+    for flag in ["--token-cache-max-size", "--web-server-port"] {
         assert!(
             text.lines().any(|l| l.contains(flag) && l.contains("no effect")),
             "{flag} not logged as without effect: {text}"
+        );
+    }
+    // The ResourceSet controllers use these.
+    for flag in [
+        "--requeue-dependency",
+        "--default-service-account",
+        "--watch-configs-label-selector",
+    ] {
+        assert!(
+            !text.lines().any(|l| l.contains(flag) && l.contains("no effect")),
+            "{flag} logged as without effect: {text}"
         );
     }
 }

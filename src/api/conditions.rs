@@ -35,11 +35,11 @@ pub fn set(
             last_transition_time: now,
         }),
     }
-    // Ready first, as kubectl and upstream print them.
+    // The abnormal-true conditions before Ready, in the order upstream's status shows them.
     conditions.sort_by_key(|c| match c.type_.as_str() {
-        READY => 0,
-        RECONCILING => 1,
-        STALLED => 2,
+        RECONCILING => 0,
+        STALLED => 1,
+        READY => 2,
         _ => 3,
     });
 }
@@ -69,7 +69,8 @@ pub fn succeeded(conditions: &mut Vec<Condition>, reason: &str, message: &str, g
     remove(conditions, STALLED);
 }
 
-/// Failed; `stalled` when retrying cannot help until the spec changes.
+/// Failed; `stalled` when retrying cannot help until the spec changes. A retried failure
+/// keeps Reconciling's message, as upstream does: the reconcile is still in progress.
 pub fn failed(conditions: &mut Vec<Condition>, reason: &str, message: &str, generation: Option<i64>, stalled: bool) {
     set(conditions, READY, "False", reason, message, generation);
     if stalled {
@@ -81,7 +82,7 @@ pub fn failed(conditions: &mut Vec<Condition>, reason: &str, message: &str, gene
             RECONCILING,
             "True",
             super::reason::PROGRESSING_WITH_RETRY,
-            message,
+            "Reconciliation in progress",
             generation,
         );
         remove(conditions, STALLED);

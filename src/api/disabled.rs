@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use kube::ResourceExt;
 
 use super::annotation::{RECONCILE, RECONCILE_DISABLED_VALUE};
-use super::{FluxInstance, FluxReport};
+use super::{FluxInstance, FluxReport, ResourceSet, ResourceSetInputProvider};
 
 fn disabled(annotations: &BTreeMap<String, String>) -> bool {
     annotations
@@ -15,6 +15,20 @@ fn disabled(annotations: &BTreeMap<String, String>) -> bool {
 
 impl FluxInstance {
     /// Reconciliation is suspended by the user: the operator leaves the instance alone.
+    pub fn is_disabled(&self) -> bool {
+        disabled(self.annotations())
+    }
+}
+
+impl ResourceSet {
+    /// Reconciliation is suspended by the user: nothing is applied, nor deleted.
+    pub fn is_disabled(&self) -> bool {
+        disabled(self.annotations())
+    }
+}
+
+impl ResourceSetInputProvider {
+    /// Reconciliation is suspended by the user: the exported inputs stay as they are.
     pub fn is_disabled(&self) -> bool {
         disabled(self.annotations())
     }

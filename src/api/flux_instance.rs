@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "camelCase")]
 pub struct FluxInstanceSpec {
     /// Which Flux release to install and where its images come from.
-    pub distribution: Distribution,
+    pub distribution: DistributionSpec,
 
     /// The Flux controllers to install; empty means source, kustomize, helm and
     /// notification controllers.
@@ -51,7 +51,7 @@ pub struct FluxInstanceSpec {
 
     /// The source and Kustomization that make the cluster sync from a repository.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sync: Option<Sync>,
+    pub sync: Option<SyncSpec>,
 
     /// Kustomize patches applied to the generated manifests.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -72,7 +72,7 @@ fn default_true() -> bool {
 
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
-pub struct Distribution {
+pub struct DistributionSpec {
     /// SemVer constraint or exact version of Flux, e.g. `2.x`, `2.8.x`, `v2.8.0`.
     pub version: String,
 
@@ -252,7 +252,7 @@ pub enum ShardingStorage {
 #[x_kube(validation = Rule::new("!has(self.provider) || self.provider != 'gcp' || self.kind == 'OCIRepository' || self.kind == 'Bucket'").message("spec.sync.provider 'gcp' is only supported for kind OCIRepository and Bucket"))]
 #[x_kube(validation = Rule::new("!has(self.provider) || self.provider != 'github' || self.kind == 'GitRepository'").message("spec.sync.provider 'github' is only supported for kind GitRepository"))]
 #[x_kube(validation = Rule::new("!has(oldSelf.name) || has(self.name)").message("spec.sync.name is immutable and cannot be removed"))]
-pub struct Sync {
+pub struct SyncSpec {
     /// Name of the generated source and Kustomization; defaults to the namespace name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 63))]
@@ -312,12 +312,12 @@ pub enum SyncProvider {
 pub struct Kustomize {
     /// Strategic-merge or JSON 6902 patches, with kustomize semantics.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub patches: Vec<Patch>,
+    pub patches: Vec<PatchSpec>,
 }
 
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
-pub struct Patch {
+pub struct PatchSpec {
     /// The patch: a YAML object (strategic merge) or a YAML list of JSON 6902 operations.
     pub patch: String,
     /// Which objects the patch applies to.
@@ -350,8 +350,6 @@ pub struct PatchTarget {
 pub struct FluxInstanceStatus {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<Condition>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub observed_generation: Option<i64>,
     /// The `reconcile.fluxcd.io/requestedAt` value last handled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_handled_reconcile_at: Option<String>,

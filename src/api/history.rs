@@ -2,9 +2,23 @@
 
 use std::collections::BTreeMap;
 
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
 use super::Snapshot;
 
 pub const MAX_ENTRIES: usize = 5;
+
+/// `sha256:<hex>` of a spec as JSON: the history key of a build that produced nothing.
+pub fn spec_digest(spec: &impl Serialize) -> String {
+    let json = serde_json::to_vec(spec).unwrap_or_default();
+    format!("sha256:{}", hex::encode(Sha256::digest(&json)))
+}
+
+/// The time of an entry, as the status writes it.
+pub fn now() -> String {
+    k8s_openapi::jiff::Timestamp::now().to_string()
+}
 
 /// Records a reconciliation: updates the entry of the same (digest, status) and moves it
 /// to the front, or adds a new one.

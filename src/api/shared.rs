@@ -18,6 +18,14 @@ pub mod reason {
     pub const SUCCEEDED: &str = "Succeeded";
     pub const RECONCILIATION_DISABLED: &str = "ReconciliationDisabled";
     pub const OUTDATED_VERSION: &str = "OutdatedVersion";
+    /// ResourceSet: a dependency is missing or not ready yet.
+    pub const DEPENDENCY_NOT_READY: &str = "DependencyNotReady";
+    /// ResourceSet: a `dependsOn[].readyExpr` that cannot be used.
+    pub const INVALID_CEL_EXPRESSION: &str = "InvalidCELExpression";
+    /// ResourceSet: what an apply changed.
+    pub const APPLY_SUCCEEDED: &str = "ApplySucceeded";
+    /// ResourceSetInputProvider: a spec the operator cannot act on.
+    pub const INVALID_SPEC: &str = "InvalidSpec";
 }
 
 /// Annotations and labels that make up the operator's contract with its users.

@@ -12,7 +12,15 @@ pub enum Error {
         source: kube::Error,
     },
 
-    /// The API server's own message is what a user needs to read, so it is shown bare.
+    /// The API server refused the object in the server-side dry-run that precedes every
+    /// write. Its own message is what a user needs to read, so it is shown bare.
+    #[error("{object} dry-run failed: {}", super::ssa::api_message(source))]
+    DryRun {
+        object: String,
+        #[source]
+        source: kube::Error,
+    },
+
     #[error("{object} apply failed: {}", super::ssa::api_message(source))]
     Apply {
         object: String,
@@ -51,6 +59,10 @@ impl Error {
             Error::InvalidObject { .. } => true,
             // The reason of the API server's 422 "... is invalid: ..." answers.
             Error::Apply {
+                source: kube::Error::Api(status),
+                ..
+            }
+            | Error::DryRun {
                 source: kube::Error::Api(status),
                 ..
             } => status.reason == "Invalid",

@@ -5,6 +5,7 @@
 
 mod discovery;
 mod error;
+mod inventory;
 mod object_id;
 mod pager;
 mod prune;
@@ -15,13 +16,14 @@ mod wait;
 
 pub use discovery::Discovery;
 pub use error::Error;
+pub use inventory::{entries, inventory, stale_entries};
 pub use object_id::ObjectId;
 pub use pager::Pager;
 pub use prune::{PruneResult, keep_reason, prune};
 pub use readiness::{Readiness, readiness};
-pub use ssa::{Applier, ApplyAction, ApplyOptions, ChangeSet, ChangeSetEntry};
+pub use ssa::{Applier, ApplyAction, ApplyOptions, ChangeSet, ChangeSetEntry, Owner, Planned, PruneMarker};
 pub use stages::apply_staged;
-pub use wait::{WaitOutcome, wait_ready};
+pub use wait::{NotReady, Polling, WaitOutcome, wait_ready};
 
 /// The one field manager of every write this operator makes.
 pub const FIELD_MANAGER: &str = "flux-operator";
@@ -29,7 +31,3 @@ pub const FIELD_MANAGER: &str = "flux-operator";
 /// Field managers whose fields are taken over on apply: the tools that installed Flux
 /// before the operator did.
 pub const TAKEOVER_MANAGERS: &[&str] = &["kustomize-controller", "helm", "kubectl", "before-first-apply", "flux"];
-
-/// Labels that tie a managed object to its FluxInstance; prune deletes only what has them.
-/// The builder sets them, so that `build instance` prints what is applied.
-pub use crate::build::{OWNER_NAME as OWNER_NAME_LABEL, OWNER_NAMESPACE as OWNER_NAMESPACE_LABEL};

@@ -1,7 +1,7 @@
 use kube::api::{DeleteParams, PropagationPolicy};
 use serde_json::Value;
 
-use super::{Applier, Error, OWNER_NAME_LABEL, OWNER_NAMESPACE_LABEL, ObjectId};
+use super::{Applier, Error, ObjectId, Owner, PruneMarker};
 use crate::api::annotation::{PRUNE, PRUNE_DISABLED_VALUE};
 
 #[derive(Debug, Default, Clone)]
@@ -31,7 +31,7 @@ pub async fn prune(applier: &Applier<'_>, stale: &[ObjectId]) -> Result<PruneRes
         })?;
         let Some(live) = live else { continue };
         let live = serde_json::to_value(&live).unwrap_or(Value::Null);
-        if let Some(why) = keep_reason(&live, &applier.options.owner_name, &applier.options.owner_namespace) {
+        if let Some(why) = keep_reason(&live, &applier.options.owner) {
             result.kept.push((object.clone(), why));
             continue;
         }
@@ -54,15 +54,20 @@ pub async fn prune(applier: &Applier<'_>, stale: &[ObjectId]) -> Result<PruneRes
 }
 
 /// Why a stale object must not be deleted, if it must not.
-pub fn keep_reason(live: &Value, owner_name: &str, owner_namespace: &str) -> Option<&'static str> {
+pub fn keep_reason(live: &Value, owner: &Owner) -> Option<&'static str> {
     let meta = &live["metadata"];
-    if meta["annotations"][PRUNE].as_str() == Some(PRUNE_DISABLED_VALUE) {
+    let marked = |field: &str| meta[field][PRUNE].as_str();
+    let protected = match owner.prune_marker {
+        PruneMarker::Annotation => marked("annotations") == Some(PRUNE_DISABLED_VALUE),
+        PruneMarker::AnnotationOrLabelAnyCase => [marked("annotations"), marked("labels")]
+            .into_iter()
+            .flatten()
+            .any(|v| v.eq_ignore_ascii_case(PRUNE_DISABLED_VALUE)),
+    };
+    if protected {
         return Some("prune disabled");
     }
-    let labels = &meta["labels"];
-    if labels[OWNER_NAME_LABEL].as_str() != Some(owner_name)
-        || labels[OWNER_NAMESPACE_LABEL].as_str() != Some(owner_namespace)
-    {
+    if !owner.owns(live) {
         return Some("not owned by this instance");
     }
     None
@@ -73,18 +78,42 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    const NAME: &str = "example.io/name";
+    const NAMESPACE: &str = "example.io/namespace";
+
+    fn owner(name: &str, namespace: &str, prune_marker: PruneMarker) -> Owner {
+        Owner {
+            name_label: NAME,
+            namespace_label: NAMESPACE,
+            name: name.into(),
+            namespace: namespace.into(),
+            prune_marker,
+        }
+    }
+
     #[test]
     fn only_owned_unprotected_objects_are_pruned() {
-        let owned = json!({"metadata": {"labels": {OWNER_NAME_LABEL: "flux", OWNER_NAMESPACE_LABEL: "flux-system"}}});
-        assert_eq!(keep_reason(&owned, "flux", "flux-system"), None);
-        assert_eq!(keep_reason(&owned, "flux", "other"), Some("not owned by this instance"));
+        let flux = owner("flux", "flux-system", PruneMarker::Annotation);
+        let owned = json!({"metadata": {"labels": {NAME: "flux", NAMESPACE: "flux-system"}}});
+        assert_eq!(keep_reason(&owned, &flux), None);
+        let other = owner("flux", "other", PruneMarker::Annotation);
+        assert_eq!(keep_reason(&owned, &other), Some("not owned by this instance"));
         let foreign = json!({"metadata": {"labels": {}}});
-        assert_eq!(
-            keep_reason(&foreign, "flux", "flux-system"),
-            Some("not owned by this instance")
-        );
-        let protected = json!({"metadata": {"labels": {OWNER_NAME_LABEL: "flux", OWNER_NAMESPACE_LABEL: "flux-system"},
+        assert_eq!(keep_reason(&foreign, &flux), Some("not owned by this instance"));
+        let protected = json!({"metadata": {"labels": {NAME: "flux", NAMESPACE: "flux-system"},
             "annotations": {PRUNE: "disabled"}}});
-        assert_eq!(keep_reason(&protected, "flux", "flux-system"), Some("prune disabled"));
+        assert_eq!(keep_reason(&protected, &flux), Some("prune disabled"));
+    }
+
+    #[test]
+    fn the_prune_marker_is_read_where_the_owner_says() {
+        let by_label = json!({"metadata": {"labels": {NAME: "a", NAMESPACE: "ns", PRUNE: "Disabled"}}});
+        let upper = json!({"metadata": {"labels": {NAME: "a", NAMESPACE: "ns"}, "annotations": {PRUNE: "DISABLED"}}});
+        let strict = owner("a", "ns", PruneMarker::Annotation);
+        let lenient = owner("a", "ns", PruneMarker::AnnotationOrLabelAnyCase);
+        assert_eq!(keep_reason(&by_label, &strict), None);
+        assert_eq!(keep_reason(&upper, &strict), None);
+        assert_eq!(keep_reason(&by_label, &lenient), Some("prune disabled"));
+        assert_eq!(keep_reason(&upper, &lenient), Some("prune disabled"));
     }
 }

@@ -22,6 +22,10 @@ impl Readiness {
 pub fn readiness(obj: &Value) -> Readiness {
     let kind = obj["kind"].as_str().unwrap_or_default();
     let status = &obj["status"];
+    // kstatus: an object being deleted is on its way out, not Current.
+    if !obj["metadata"]["deletionTimestamp"].is_null() {
+        return Readiness::InProgress("Terminating".into());
+    }
     let generation = obj["metadata"]["generation"].as_i64();
     let observed = status["observedGeneration"].as_i64();
     if let (Some(g), Some(o)) = (generation, observed)
@@ -105,8 +109,10 @@ fn ready_condition(obj: &Value, generation: Option<i64>) -> Readiness {
     }
 }
 
+/// Flux's kinds and the operator's own (a ResourceSet may apply FluxInstances and
+/// ResourceSets): without a Ready condition they are not ready yet.
 fn is_flux_api(api_version: &str) -> bool {
-    api_version.contains(".toolkit.fluxcd.io/")
+    api_version.contains(".toolkit.fluxcd.io/") || api_version.starts_with("fluxcd.controlplane.io/")
 }
 
 fn is_stalled(status: &Value) -> bool {
@@ -175,7 +181,20 @@ mod tests {
         let stalled = json!({"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository", "metadata": {"generation": 1},
             "status": {"observedGeneration": 1, "conditions": [{"type": "Ready", "status": "False", "message": "auth failed"}, {"type": "Stalled", "status": "True"}]}});
         assert_eq!(readiness(&stalled), Readiness::Failed("auth failed".into()));
+        let set =
+            json!({"apiVersion": "fluxcd.controlplane.io/v1", "kind": "ResourceSet", "metadata": {"generation": 1}});
+        assert!(
+            !readiness(&set).is_ready(),
+            "a ResourceSet without status is not ready yet"
+        );
         let svc = json!({"apiVersion": "v1", "kind": "Service", "spec": {}});
         assert!(readiness(&svc).is_ready());
+    }
+
+    #[test]
+    fn an_object_being_deleted_is_not_ready() {
+        let crd = json!({"kind": "CustomResourceDefinition", "metadata": {"deletionTimestamp": "2026-12-01T00:00:00Z"},
+            "status": {"conditions": [{"type": "Established", "status": "True"}]}});
+        assert_eq!(readiness(&crd), Readiness::InProgress("Terminating".into()));
     }
 }

@@ -55,12 +55,47 @@ impl ChangeSet {
     }
 }
 
+/// The object that owns what is applied: the labels (keys and values) that tie an applied
+/// object to it, and how a user protects an object from deletion. Prune deletes, and the
+/// readiness wait lists, only objects carrying both labels.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Owner {
+    pub name_label: &'static str,
+    pub namespace_label: &'static str,
+    pub name: String,
+    pub namespace: String,
+    pub prune_marker: PruneMarker,
+}
+
+/// Where `fluxcd.controlplane.io/prune: disabled` is honoured: the owners' contracts differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PruneMarker {
+    /// The annotation, with exactly the value `disabled`.
+    Annotation,
+    /// The annotation or a label, with the value in any case.
+    AnnotationOrLabelAnyCase,
+}
+
+impl Owner {
+    /// The label selector of the owner's objects.
+    pub fn selector(&self) -> String {
+        format!(
+            "{}={},{}={}",
+            self.name_label, self.name, self.namespace_label, self.namespace
+        )
+    }
+
+    /// Whether a live object carries both owner labels with this owner's values.
+    pub fn owns(&self, live: &Value) -> bool {
+        let labels = &live["metadata"]["labels"];
+        labels[self.name_label].as_str() == Some(self.name.as_str())
+            && labels[self.namespace_label].as_str() == Some(self.namespace.as_str())
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct ApplyOptions {
-    /// Name and namespace of the owning FluxInstance, whose owner labels (set by the builder)
-    /// mark what prune may delete.
-    pub owner_name: String,
-    pub owner_namespace: String,
+    pub owner: Owner,
     /// Managers taken over in addition to [`TAKEOVER_MANAGERS`].
     pub extra_takeover_managers: Vec<String>,
 }
@@ -72,42 +107,96 @@ pub struct Applier<'a> {
     pub options: &'a ApplyOptions,
 }
 
+/// An object checked against the API server (a server-side dry-run) and not written yet.
+pub struct Planned {
+    object: ObjectId,
+    api: Api<DynamicObject>,
+    desired: Value,
+    /// The live object, when there is one, to clean of other tools' marks before writing.
+    live: Option<Value>,
+    action: ApplyAction,
+}
+
+impl Planned {
+    pub fn action(&self) -> ApplyAction {
+        self.action
+    }
+}
+
 impl Applier<'_> {
-    /// Applies one object. Unchanged objects (a server-side dry-run equals the live object)
-    /// cause no write.
+    /// Applies one object: [`Applier::plan`], then [`Applier::commit`].
     pub async fn apply(&self, obj: &Value) -> Result<ChangeSetEntry, Error> {
+        let planned = self.plan(obj).await?;
+        self.commit(planned).await
+    }
+
+    /// Dry-runs one object: what applying it would do, with nothing written. An object the
+    /// API server refuses fails here, so that a stage is refused whole.
+    pub async fn plan(&self, obj: &Value) -> Result<Planned, Error> {
         let object = ObjectId::from_object(obj).ok_or_else(|| Error::InvalidObject { object: describe(obj) })?;
         let api = self.api_for(&object).await?;
         let mut desired = obj.clone();
         self.prepare(&mut desired);
-        let params = PatchParams::apply(FIELD_MANAGER).force();
-
         let live = api.get_opt(&object.name).await.map_err(|source| Error::Read {
             object: object.to_string(),
             source,
         })?;
-        let Some(live) = live else {
-            self.patch(&api, &object, &params, &desired).await?;
-            return Ok(ChangeSetEntry {
-                object,
-                action: ApplyAction::Created,
-            });
+        let live = live.map(|l| serde_json::to_value(&l).unwrap_or(Value::Null));
+        let params = PatchParams::apply(FIELD_MANAGER).force().dry_run();
+        let dry_run = api
+            .patch(&object.name, &params, &Patch::Apply(&desired))
+            .await
+            .map_err(|source| Error::DryRun {
+                object: object.to_string(),
+                source,
+            })?;
+        let action = match &live {
+            None => ApplyAction::Created,
+            Some(live) => {
+                let dry_run = serde_json::to_value(dry_run).unwrap_or(Value::Null);
+                if self.clean_patch(live).is_none() && normalized(&dry_run) == normalized(live) {
+                    ApplyAction::Unchanged
+                } else {
+                    ApplyAction::Configured
+                }
+            }
         };
-        let live = serde_json::to_value(&live).unwrap_or(Value::Null);
-
-        let cleaned = self.clean_live(&api, &object, &live).await?;
-        let dry_run = self.patch(&api, &object, &params.clone().dry_run(), &desired).await?;
-        if !cleaned && normalized(&dry_run) == normalized(&live) {
-            return Ok(ChangeSetEntry {
-                object,
-                action: ApplyAction::Unchanged,
-            });
-        }
-        self.patch(&api, &object, &params, &desired).await?;
-        Ok(ChangeSetEntry {
+        Ok(Planned {
             object,
-            action: ApplyAction::Configured,
+            api,
+            desired,
+            live,
+            action,
         })
+    }
+
+    /// Writes a planned object, unless it is unchanged.
+    pub async fn commit(&self, planned: Planned) -> Result<ChangeSetEntry, Error> {
+        let Planned {
+            object,
+            api,
+            desired,
+            live,
+            action,
+        } = planned;
+        if action != ApplyAction::Unchanged {
+            if let Some(patch) = live.as_ref().and_then(|l| self.clean_patch(l)) {
+                api.patch(&object.name, &PatchParams::default(), &Patch::Merge(&patch))
+                    .await
+                    .map_err(|source| Error::Apply {
+                        object: object.to_string(),
+                        source,
+                    })?;
+            }
+            let params = PatchParams::apply(FIELD_MANAGER).force();
+            api.patch(&object.name, &params, &Patch::Apply(&desired))
+                .await
+                .map_err(|source| Error::Apply {
+                    object: object.to_string(),
+                    source,
+                })?;
+        }
+        Ok(ChangeSetEntry { object, action })
     }
 
     pub async fn api_for(&self, object: &ObjectId) -> Result<Api<DynamicObject>, Error> {
@@ -140,9 +229,9 @@ impl Applier<'_> {
         }
     }
 
-    /// Removes other tools' marks and field managers from the live object; returns whether
-    /// it wrote anything.
-    async fn clean_live(&self, api: &Api<DynamicObject>, object: &ObjectId, live: &Value) -> Result<bool, Error> {
+    /// The merge patch that removes other tools' marks and field managers from the live
+    /// object, if it has any.
+    fn clean_patch(&self, live: &Value) -> Option<Value> {
         let mut patch = json!({"metadata": {}});
         let mut dirty = false;
         for field in ["labels", "annotations"] {
@@ -173,16 +262,7 @@ impl Applier<'_> {
             };
             dirty = true;
         }
-        if !dirty {
-            return Ok(false);
-        }
-        api.patch(&object.name, &PatchParams::default(), &Patch::Merge(&patch))
-            .await
-            .map_err(|source| Error::Apply {
-                object: object.to_string(),
-                source,
-            })?;
-        Ok(true)
+        dirty.then_some(patch)
     }
 
     fn is_takeover(&self, entry: &Value) -> bool {
@@ -190,23 +270,6 @@ impl Applier<'_> {
         manager != FIELD_MANAGER
             && (TAKEOVER_MANAGERS.contains(&manager)
                 || self.options.extra_takeover_managers.iter().any(|m| m == manager))
-    }
-
-    async fn patch(
-        &self,
-        api: &Api<DynamicObject>,
-        object: &ObjectId,
-        params: &PatchParams,
-        desired: &Value,
-    ) -> Result<Value, Error> {
-        let result = api
-            .patch(&object.name, params, &Patch::Apply(desired))
-            .await
-            .map_err(|source| Error::Apply {
-                object: object.to_string(),
-                source,
-            })?;
-        Ok(serde_json::to_value(result).unwrap_or(Value::Null))
     }
 }
 

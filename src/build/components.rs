@@ -1,15 +1,12 @@
 //! Step 1: which controllers, their release files, and the version gates of the spec.
 
-use std::collections::HashMap;
-use std::hash::{DefaultHasher, Hash, Hasher};
 use std::ops::Range;
-use std::sync::{Arc, Mutex, PoisonError};
 
 use semver::Version;
 use serde_json::Value;
 
-use crate::api::{Component, FluxInstanceSpec};
-use crate::distribution::Distribution;
+use crate::api::{Component, ComponentImage, FluxInstanceSpec};
+use crate::distribution::Release;
 
 use super::Error;
 
@@ -56,6 +53,19 @@ pub fn selected(spec: &FluxInstanceSpec) -> Vec<Component> {
     list
 }
 
+/// The component images in the order the spec lists the components, as upstream's status
+/// shows them; in the release's order when the spec lists none.
+pub fn in_spec_order(mut images: Vec<ComponentImage>, spec: &FluxInstanceSpec) -> Vec<ComponentImage> {
+    let position = |image: &ComponentImage| {
+        spec.components
+            .iter()
+            .position(|&c| name(c) == image.name)
+            .unwrap_or(usize::MAX)
+    };
+    images.sort_by_key(position);
+    images
+}
+
 /// Refuses components and cluster settings that the chosen release cannot run.
 pub fn check_gates(spec: &FluxInstanceSpec, components: &[Component], version: &Version) -> Result<(), Error> {
     for &component in components {
@@ -97,12 +107,8 @@ pub struct Loaded {
 
 /// Parses the release files of the components, `rbac.yaml` and, when wanted,
 /// `policies.yaml`; each file once.
-pub fn load(
-    distribution: &Distribution,
-    version: &Version,
-    components: &[Component],
-    network_policy: bool,
-) -> Result<Loaded, Error> {
+pub fn load(release: &Release, components: &[Component], network_policy: bool) -> Result<Loaded, Error> {
+    let version = release.version();
     let mut files: Vec<(String, bool)> = components
         .iter()
         .map(|&c| (format!("{}.yaml", name(c)), true))
@@ -115,7 +121,7 @@ pub fn load(
     let mut rbac = 0..0;
     for (file, is_component) in files {
         let start = objects.len();
-        let Some(text) = distribution.manifest(version, &file)? else {
+        let Some(docs) = release.manifest(&file) else {
             let what = file.trim_end_matches(".yaml");
             return Err(if is_component {
                 Error::Spec(format!("spec.components: {what} is not part of Flux v{version}"))
@@ -123,8 +129,7 @@ pub fn load(
                 Error::Data(format!("Flux v{version} has no {file} in the distribution"))
             });
         };
-        let docs = parse_cached(&text).map_err(|e| Error::Data(format!("{file} of Flux v{version}: {e}")))?;
-        for doc in docs.iter() {
+        for doc in docs {
             if !doc.is_object() {
                 return Err(Error::Data(format!(
                     "{file} of Flux v{version}: a document is not an object"
@@ -139,53 +144,9 @@ pub fn load(
     Ok(Loaded { objects, rbac })
 }
 
-/// Parsed release files by content. YAML parsing is most of a build's time and the
-/// operator rebuilds the same release on every reconcile; keying by content (not path)
-/// keeps the cache right when a distribution folder is updated in place.
-type Cache = HashMap<u64, Vec<(String, Arc<Vec<Value>>)>>;
-
-/// Distinct files kept; a few releases' worth. Past it the cache starts over.
-const CACHE_FILES: usize = 64;
-
-fn parse_cached(text: &str) -> Result<Arc<Vec<Value>>, crate::yaml::Error> {
-    static CACHE: Mutex<Option<Cache>> = Mutex::new(None);
-    let mut hasher = DefaultHasher::new();
-    text.hash(&mut hasher);
-    let key = hasher.finish();
-    {
-        let guard = CACHE.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(hit) = guard
-            .as_ref()
-            .and_then(|cache| cache.get(&key))
-            .and_then(|entries| entries.iter().find(|(t, _)| t == text))
-        {
-            return Ok(Arc::clone(&hit.1));
-        }
-    }
-    let docs = Arc::new(crate::yaml::from_multi_str::<Value>(text)?);
-    let mut guard = CACHE.lock().unwrap_or_else(PoisonError::into_inner);
-    let cache = guard.get_or_insert_with(HashMap::new);
-    if cache.values().map(Vec::len).sum::<usize>() >= CACHE_FILES {
-        cache.clear();
-    }
-    cache.entry(key).or_default().push((text.to_owned(), Arc::clone(&docs)));
-    Ok(docs)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parsed_files_are_cached_by_content() {
-        let a = parse_cached("kind: A\n---\nkind: B\n").unwrap();
-        let again = parse_cached("kind: A\n---\nkind: B\n").unwrap();
-        assert!(Arc::ptr_eq(&a, &again));
-        assert_eq!(a.len(), 2);
-        let other = parse_cached("kind: C\n").unwrap();
-        assert_eq!(other[0]["kind"], "C");
-        assert!(parse_cached("a: [").is_err());
-    }
 
     #[test]
     fn canonical_component_order() {

@@ -3,18 +3,20 @@
 //! `1.5h` becomes `1h30m0s`. The rendered text is part of the applied objects, so the same
 //! normalisation keeps both operators' objects equal.
 
-const NANOS_PER_UNIT: [(&str, u128); 7] = [
+const NANOS_PER_UNIT: [(&str, u128); 8] = [
     ("ns", 1),
     ("us", 1_000),
     ("µs", 1_000),
+    ("μs", 1_000),
     ("ms", 1_000_000),
     ("s", 1_000_000_000),
     ("m", 60_000_000_000),
     ("h", 3_600_000_000_000),
 ];
 
-/// Nanoseconds of a Go duration string such as `1h30m` or `1.5s`; None when it is not one.
-fn parse(text: &str) -> Option<u128> {
+/// Nanoseconds of a Go duration string such as `1h30m` or `1.5s` (no sign); None when it
+/// is not one.
+pub fn parse_nanos(text: &str) -> Option<u128> {
     let mut rest = text;
     let mut total: u128 = 0;
     if rest.is_empty() {
@@ -56,7 +58,8 @@ fn with_fraction(value: u128, precision: u32) -> String {
     format!("{whole}.{}", digits.trim_end_matches('0'))
 }
 
-fn format(nanos: u128) -> String {
+/// Go's `time.Duration.String()` of a non-negative duration.
+pub fn format_nanos(nanos: u128) -> String {
     if nanos == 0 {
         return "0s".to_owned();
     }
@@ -81,7 +84,7 @@ fn format(nanos: u128) -> String {
 /// The Go rendering of a duration string; text that is not a duration is kept as it is
 /// (the CRD's pattern keeps such text out of the spec).
 pub fn go_duration(text: &str) -> String {
-    parse(text).map_or_else(|| text.to_owned(), format)
+    parse_nanos(text).map_or_else(|| text.to_owned(), format_nanos)
 }
 
 #[cfg(test)]

@@ -18,6 +18,13 @@ pub enum Error {
     #[error("distribution data: {0}")]
     Data(String),
 
+    /// The objects together are larger than the render limit.
+    #[error(
+        "the {objects} rendered objects are larger than {} together (spec.commonMetadata counted in each)",
+        super::size::human(super::size::RENDER_LIMIT)
+    )]
+    RenderTooLarge { objects: usize },
+
     /// A FluxInstance document that cannot be read (CLI input).
     #[error("{0}")]
     Input(String),

@@ -1,13 +1,13 @@
 //! Step 4: controller images from the chosen registry, pinned by digest when the registry's
 //! digest list is known.
 
-use semver::Version;
 use serde_json::Value;
 
 use crate::api::{ComponentImage, Variant};
-use crate::distribution::{self, Distribution, ImageInfo, variant_name};
+use crate::distribution::{self, ImageInfo, Release, variant_name};
 
 use super::{Error, object};
+use crate::text::shorten;
 
 /// The image list to pin digests with: the explicit variant, else the one the registry
 /// belongs to; None for a mirror.
@@ -35,14 +35,14 @@ pub fn variant(registry: &str, explicit: Option<Variant>) -> Option<Variant> {
 /// images per component, in object order, plus a warning for unpinned mirrors.
 pub fn apply(
     objects: &mut [Value],
-    distribution: &Distribution,
-    version: &Version,
+    release: &Release,
     registry: &str,
     explicit: Option<Variant>,
 ) -> Result<(Vec<ComponentImage>, Option<String>), Error> {
+    let version = release.version();
     let registry = registry.trim_end_matches('/');
     let variant = variant(registry, explicit);
-    let (pinned, warning) = digest_list(distribution, version, registry, variant)?;
+    let (pinned, warning) = digest_list(release, registry, variant)?;
 
     let mut components = Vec::new();
     for obj in objects.iter_mut().filter(|o| object::is_deployment(o)) {
@@ -92,22 +92,23 @@ pub fn apply(
 
 /// The image list to pin with, and a warning when there is none: a mirror, or a variant
 /// whose list the distribution lacks (upstream then keeps the manifests' tags too).
-fn digest_list(
-    distribution: &Distribution,
-    version: &Version,
+fn digest_list<'r>(
+    release: &'r Release,
     registry: &str,
     variant: Option<Variant>,
-) -> Result<(Option<Vec<ImageInfo>>, Option<String>), Error> {
+) -> Result<(Option<&'r [ImageInfo]>, Option<String>), Error> {
+    let version = release.version();
     let Some(variant) = variant else {
         return Ok((
             None,
             Some(format!(
-                "spec.distribution.registry {registry:?} is not a registry with known digests: images keep their \
-                 tags without digests; set spec.distribution.variant to pin them"
+                "spec.distribution.registry {:?} is not a registry with known digests: images keep their \
+                 tags without digests; set spec.distribution.variant to pin them",
+                shorten(registry)
             )),
         ));
     };
-    match distribution.images(version, variant) {
+    match release.images(variant) {
         Ok(list) => Ok((Some(list), None)),
         Err(distribution::Error::VariantUnavailable { .. }) => Ok((
             None,

@@ -9,6 +9,7 @@ use serde_json::Value;
 use crate::api::FluxInstance;
 
 use super::Error;
+use crate::text::shorten;
 
 /// The FluxInstance of a YAML document and the namespace it builds into.
 pub struct Instance {
@@ -42,20 +43,23 @@ pub fn parse_instance(text: &str) -> Result<Instance, Error> {
     let kind = map.get("kind").and_then(Value::as_str).unwrap_or_default();
     if kind != "FluxInstance" || api_version != "fluxcd.controlplane.io/v1" {
         return Err(input(format!(
-            "apiVersion/kind {api_version:?}/{kind:?}: expected fluxcd.controlplane.io/v1 FluxInstance"
+            "apiVersion/kind {:?}/{:?}: expected fluxcd.controlplane.io/v1 FluxInstance",
+            shorten(api_version),
+            shorten(kind)
         )));
     }
     let namespace = match doc.pointer("/metadata/namespace") {
         None | Some(Value::Null) => DEFAULT_NAMESPACE.to_owned(),
         Some(Value::String(ns)) => ns.clone(),
-        Some(other) => return Err(input(format!("metadata.namespace {other}: expected a string"))),
+        Some(other) => return Err(input(format!("metadata.namespace {}: expected a string", short(other)))),
     };
     match doc.pointer("/metadata/name") {
         None | Some(Value::Null) => {}
         Some(Value::String(name)) if name == crate::api::SINGLETON_NAME => {}
         Some(other) => {
             return Err(input(format!(
-                "metadata.name {other}: the only accepted name for a FluxInstance is 'flux'"
+                "metadata.name {}: the only accepted name for a FluxInstance is 'flux'",
+                short(other)
             )));
         }
     }
@@ -85,13 +89,9 @@ fn spec_schema() -> &'static Value {
     })
 }
 
+/// A value as JSON, shortened for a message.
 fn short(value: &Value) -> String {
-    let text = value.to_string();
-    if text.chars().count() > 60 {
-        format!("{}...", text.chars().take(57).collect::<String>())
-    } else {
-        text
-    }
+    shorten(&value.to_string()).into_owned()
 }
 
 fn type_name(value: &Value) -> &'static str {
@@ -144,12 +144,15 @@ fn check(value: &Value, schema: &Value, path: &str) -> Result<(), Error> {
             if let Some(pattern) = schema.get("pattern").and_then(Value::as_str)
                 && Regex::new(pattern).is_ok_and(|re| !re.is_match(s))
             {
-                return Err(input(format!("{path} {s:?}: must match {pattern}")));
+                return Err(input(format!("{path} {:?}: must match {pattern}", shorten(s))));
             }
             if let Some(max) = schema.get("maxLength").and_then(Value::as_u64)
                 && s.chars().count() as u64 > max
             {
-                return Err(input(format!("{path} {s:?}: must be at most {max} characters")));
+                return Err(input(format!(
+                    "{path} {:?}: must be at most {max} characters",
+                    shorten(s)
+                )));
             }
         }
         Value::Array(items) => {
@@ -179,7 +182,8 @@ fn check(value: &Value, schema: &Value, path: &str) -> Result<(), Error> {
                 .and_then(Value::as_bool)
                 == Some(true);
             for (key, item) in map {
-                let child = format!("{path}.{key}");
+                // The key is the user's when the field is unknown.
+                let child = format!("{path}.{}", shorten(key));
                 match (properties.and_then(|p| p.get(key)), additional) {
                     (Some(sub), _) => check(item, sub, &child)?,
                     (None, Some(sub)) if sub.is_object() => check(item, sub, &child)?,

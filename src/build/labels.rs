@@ -61,6 +61,18 @@ pub fn apply_common(objects: &mut [Value], common: Option<&CommonMetadata>) {
     }
 }
 
+/// About the bytes `commonMetadata` adds to one object's JSON: quotes, colon and comma
+/// around each key and value.
+pub fn common_size(common: Option<&CommonMetadata>) -> usize {
+    common.map_or(0, |c| {
+        c.labels
+            .iter()
+            .chain(&c.annotations)
+            .map(|(k, v)| k.len() + v.len() + 6)
+            .sum()
+    })
+}
+
 /// The owner labels, last: they win over `commonMetadata`, since prune relies on them.
 pub fn apply_owner(objects: &mut [Value], ns: &str) {
     for obj in objects {

@@ -6,21 +6,22 @@
 mod args;
 mod components;
 mod deployment;
-mod duration;
+pub(crate) mod duration;
 mod error;
 mod images;
 mod input;
-mod labels;
+pub(crate) mod labels;
 mod multitenancy;
 mod namespace;
 mod notification;
-mod object;
+pub(crate) mod object;
 mod openshift;
 mod order;
 pub mod patch;
 mod profile;
-mod revision;
+pub(crate) mod revision;
 mod sharding;
+mod size;
 mod storage;
 mod sync;
 mod validate;
@@ -30,7 +31,7 @@ use semver::Version;
 use serde_json::Value;
 
 use crate::api::{Cluster, ClusterType, Component, ComponentImage, FluxInstanceSpec};
-use crate::distribution::{self, Distribution};
+use crate::distribution::{self, Distribution, Release};
 use working::Working;
 
 pub use error::Error;
@@ -52,29 +53,27 @@ pub struct Build {
     pub warnings: Vec<String>,
 }
 
-/// Resolves `spec.distribution.version` among the distribution's releases, then builds.
+/// Resolves `spec.distribution.version` among the distribution's releases, reads that release
+/// (the only I/O here, for the CLI and tests; the operator keeps releases in memory), then builds.
 pub fn resolve_and_build(
     namespace: &str,
     spec: &FluxInstanceSpec,
     distribution: &Distribution,
 ) -> Result<Build, Error> {
     let version = distribution::resolve_version(&spec.distribution.version, distribution.versions())?;
-    build(namespace, spec, distribution, &version)
+    build(namespace, spec, &distribution.release(&version)?)
 }
 
-/// Builds the objects of Flux `version` for an instance in `namespace`.
+/// Builds the objects of `release` for an instance in `namespace`. Pure: the release is
+/// already in memory.
 ///
 /// The steps run in an order that reproduces upstream's output, not in SPEC.md's numbering:
 /// shards are copied before the size profile and the tenant flags (which reach the shards
 /// too, and whose arguments come after the shard's own), and the images, the operator's
 /// labels and annotations, `commonMetadata` and the owner labels come after the user's
 /// patches (a patch sees the release's images and labels, and cannot remove the operator's).
-pub fn build(
-    namespace: &str,
-    spec: &FluxInstanceSpec,
-    distribution: &Distribution,
-    version: &Version,
-) -> Result<Build, Error> {
+pub fn build(namespace: &str, spec: &FluxInstanceSpec, release: &Release) -> Result<Build, Error> {
+    let version = release.version();
     validate::namespace(namespace)?;
     validate::spec(spec)?;
     let default_cluster = Cluster::default();
@@ -82,7 +81,7 @@ pub fn build(
     let selected = components::selected(spec);
     components::check_gates(spec, &selected, version)?;
 
-    let mut objects = configured(namespace, spec, cluster, &selected, distribution, version)?;
+    let mut objects = configured(namespace, spec, cluster, &selected, release)?;
 
     // 14. Sync.
     for obj in sync::objects(spec.sync.as_ref(), &selected, namespace, version, cluster.multitenant)? {
@@ -101,8 +100,7 @@ pub fn build(
     // 4. Images.
     let (images, warning) = images::apply(
         &mut objects,
-        distribution,
-        version,
+        release,
         &spec.distribution.registry,
         spec.distribution.variant,
     )?;
@@ -112,6 +110,7 @@ pub fn build(
     for obj in &mut objects {
         standard.apply(obj);
     }
+    size::check_render(&objects, labels::common_size(spec.common_metadata.as_ref()))?;
     labels::apply_common(&mut objects, spec.common_metadata.as_ref());
     labels::apply_owner(&mut objects, namespace);
 
@@ -123,7 +122,7 @@ pub fn build(
         version: version.clone(),
         objects,
         revision,
-        components: images,
+        components: components::in_spec_order(images, spec),
         warnings: warning.into_iter().collect(),
     })
 }
@@ -134,11 +133,11 @@ fn configured(
     spec: &FluxInstanceSpec,
     cluster: &Cluster,
     selected: &[Component],
-    distribution: &Distribution,
-    version: &Version,
+    release: &Release,
 ) -> Result<Working, Error> {
+    let version = release.version();
     // 1. Release files and the Namespace.
-    let loaded = components::load(distribution, version, selected, cluster.network_policy)?;
+    let loaded = components::load(release, selected, cluster.network_policy)?;
     let rbac = loaded.rbac.clone();
     let mut objects = Working::new(loaded.objects, |i| !rbac.contains(&i));
     objects.push(namespace::namespace_object(namespace), false);

@@ -25,7 +25,7 @@ pub fn revision(version: &Version, objects: &[Value]) -> String {
     format!("v{version}@sha256:{}", hex::encode(hasher.finalize()))
 }
 
-fn write_canonical(value: &Value, out: &mut Vec<u8>) {
+pub(crate) fn write_canonical(value: &Value, out: &mut Vec<u8>) {
     match value {
         Value::Object(map) => {
             let mut keys: Vec<&String> = map.keys().collect();

@@ -3,7 +3,7 @@
 use semver::Version;
 use serde_json::{Map, Value, json};
 
-use crate::api::{Component, Sync, SyncKind, SyncProvider};
+use crate::api::{Component, SyncKind, SyncProvider, SyncSpec};
 
 use super::Error;
 use super::duration::go_duration;
@@ -40,7 +40,7 @@ pub fn source_api_version(kind: SyncKind, version: &Version) -> &'static str {
     }
 }
 
-fn check_provider(sync: &Sync) -> Result<(), Error> {
+fn check_provider(sync: &SyncSpec) -> Result<(), Error> {
     let Some(provider) = sync.provider else { return Ok(()) };
     let allowed: &[SyncProvider] = match sync.kind {
         SyncKind::GitRepository => &[SyncProvider::Generic, SyncProvider::Azure, SyncProvider::Github],
@@ -64,7 +64,7 @@ fn check_provider(sync: &Sync) -> Result<(), Error> {
 
 /// The source and Kustomization, or nothing without `spec.sync`.
 pub fn objects(
-    sync: Option<&Sync>,
+    sync: Option<&SyncSpec>,
     components: &[Component],
     ns: &str,
     version: &Version,

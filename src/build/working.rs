@@ -6,7 +6,7 @@
 
 use serde_json::{Value, json};
 
-use crate::api::Patch;
+use crate::api::PatchSpec;
 
 use super::{Error, namespace, patch};
 
@@ -57,15 +57,17 @@ impl Working {
     }
 
     /// Applies the user's patches, then puts every namespaced object (back) into `ns`.
-    pub fn patch(&mut self, patches: &[Patch], ns: &str) -> Result<(), Error> {
+    pub fn patch(&mut self, patches: &[PatchSpec], ns: &str) -> Result<(), Error> {
         if patches.is_empty() {
             return Ok(());
         }
         namespace::strip(&mut self.list, &self.bare);
-        patch::apply_patches_with_origins(&mut self.list, patches, &self.origins)?;
+        let mut patched = patch::apply_patches_with_origins(&mut self.list, patches, &self.origins)?;
         // A strategic-merge `$patch: delete` leaves a null where the object was.
-        self.list.retain(Value::is_object);
+        patched.drop_deleted(&mut self.list);
         namespace::restore(&mut self.list, ns);
+        // A renamed object can meet another only now, in the instance namespace.
+        patched.check(&self.list)?;
         Ok(())
     }
 }

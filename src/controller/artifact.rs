@@ -98,7 +98,10 @@ async fn credentials(obj: &FluxInstance, ctx: &Context, reference: &ArtifactRef)
     let namespace = obj.namespace().unwrap_or_default();
     let fail = |message: String| Error::Credentials {
         field: SECRET_FIELD.to_owned(),
-        message: format!("Secret {name:?} in namespace {namespace:?}: {message}"),
+        message: format!(
+            "Secret {:?} in namespace {namespace:?}: {message}",
+            crate::text::shorten(name)
+        ),
     };
     let api: Api<Secret> = Api::namespaced(ctx.client.clone(), &namespace);
     let secret = match api.get_opt(name).await {
@@ -126,7 +129,7 @@ async fn credentials(obj: &FluxInstance, ctx: &Context, reference: &ArtifactRef)
                 }
             )))
         }
-        Err(message) => Err(fail(message)),
+        Err(e) => Err(fail(e.to_string())),
     }
 }
 

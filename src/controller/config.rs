@@ -1,227 +1,123 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::Args;
+use crate::text::shorten;
 
-use crate::logging::{LogEncoding, LogLevel};
-
-/// Flags of `flux-operator-rs run`; each also reads the environment, as upstream's do.
-#[derive(Args, Debug, Clone)]
-pub struct RunArgs {
+/// What the operator process is configured with. The binary fills it from its flags and
+/// the environment (each flag also reads its upstream environment variable); tests build
+/// it directly. [`OperatorConfig::default`] is what the flags default to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OperatorConfig {
     /// How many FluxInstances are reconciled at once.
-    #[arg(long, env = "CONCURRENT", default_value_t = 10)]
     pub concurrent: u16,
-
     /// How often the FluxReport is recomputed.
-    #[arg(long, env = "REPORTING_INTERVAL", default_value = "5m", value_parser = parse_duration)]
     pub reporting_interval: Duration,
-
     /// Address of the Prometheus metrics endpoint.
-    #[arg(long, env = "METRICS_ADDR", default_value = ":8080")]
     pub metrics_addr: String,
-
     /// Address of the /healthz and /readyz probes.
-    #[arg(long, env = "HEALTH_ADDR", default_value = ":8081")]
     pub health_addr: String,
-
     /// Folder with the Flux distribution data (`flux/`, `flux-images/`) and the artifact cache.
-    #[arg(long, env = "STORAGE_PATH", default_value = "/data")]
     pub storage_path: PathBuf,
-
-    /// Log level: trace, debug, info, warn or error.
-    #[arg(long, env = "LOG_LEVEL", default_value = "info")]
-    pub log_level: LogLevel,
-
-    /// Log encoding: json or console.
-    #[arg(long, env = "LOG_ENCODING", default_value = "json")]
-    pub log_encoding: LogEncoding,
-
     /// Shortest delay before a failed reconciliation is retried.
-    #[arg(long, env = "MIN_RETRY_DELAY", default_value = "750ms", value_parser = parse_duration)]
     pub min_retry_delay: Duration,
-
     /// Longest delay before a failed reconciliation is retried.
-    #[arg(long, env = "MAX_RETRY_DELAY", default_value = "15m", value_parser = parse_duration)]
     pub max_retry_delay: Duration,
-
-    /// Jitter added to periodic reconciliations, in percent of the interval.
-    #[arg(long, env = "INTERVAL_JITTER_PERCENTAGE", default_value_t = 5, value_parser = clap::value_parser!(u8).range(0..100))]
+    /// Jitter added to periodic reconciliations, in percent of the interval (0-99).
     pub interval_jitter_percentage: u8,
-
-    /// Run only while holding the `flux-operator` Lease (`--enable-leader-election` alone
-    /// means true, as a Go flag).
-    #[arg(long, env = "ENABLE_LEADER_ELECTION", default_value_t = true, action = clap::ArgAction::Set,
-          num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    /// Run only while holding the `flux-operator` Lease.
     pub enable_leader_election: bool,
-
     /// How long a Lease lasts without renewal before a standby may take it.
-    #[arg(long, env = "LEADER_ELECTION_LEASE_DURATION", default_value = "35s", value_parser = parse_duration)]
     pub leader_election_lease_duration: Duration,
-
     /// How long the leader keeps retrying a failed renewal before it gives up the Lease.
-    #[arg(long, env = "LEADER_ELECTION_RENEW_DEADLINE", default_value = "30s", value_parser = parse_duration)]
     pub leader_election_renew_deadline: Duration,
-
     /// How long electors wait between attempts to take or renew the Lease.
-    #[arg(long, env = "LEADER_ELECTION_RETRY_PERIOD", default_value = "5s", value_parser = parse_duration)]
     pub leader_election_retry_period: Duration,
-
     /// Release the Lease on a graceful shutdown, so that the next replica takes over at once.
-    #[arg(long, env = "LEADER_ELECTION_RELEASE_ON_CANCEL", default_value_t = true, action = clap::ArgAction::Set,
-          num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub leader_election_release_on_cancel: bool,
-
-    /// Field managers whose fields are taken over, besides the built-in ones (repeatable;
-    /// the environment variable takes a comma-separated list).
-    #[arg(
-        long = "override-manager",
-        env = "OVERRIDE_MANAGERS",
-        value_name = "NAME",
-        value_delimiter = ','
-    )]
+    /// Field managers whose fields are taken over, besides the built-in ones.
     pub override_managers: Vec<String>,
-
     /// The namespace the operator runs in and acts on.
-    #[arg(long, env = "RUNTIME_NAMESPACE", default_value = "flux-system")]
     pub runtime_namespace: String,
-
     /// Do not send events to Flux's notification-controller.
-    #[arg(long, env = "NOTIFICATIONS_DISABLED", default_value_t = false, action = clap::ArgAction::Set)]
     pub notifications_disabled: bool,
-
-    /// Address of Flux's notification-controller, for events.
-    #[arg(long, env = "NOTIFICATION_CONTROLLER_ADDRESS")]
+    /// Address of Flux's notification-controller, for events (default: its Service in the
+    /// runtime namespace).
     pub notification_controller_address: Option<String>,
-
     /// PEM bundle of certificate authorities trusted for `spec.distribution.artifact`
-    /// registries besides the system's (a private registry or air-gapped mirror). Read on
-    /// every pull, so a rotated bundle applies without a restart.
-    #[arg(long, env = "ARTIFACT_CA_FILE", value_name = "FILE")]
+    /// registries besides the system's; read on every pull.
     pub artifact_ca_file: Option<PathBuf>,
-
-    /// Registries reached over plain HTTP instead of HTTPS for distribution artifacts,
-    /// comma-separated `host` (any port) or `host:port`: meant for loopback test registries.
-    #[arg(
-        long,
-        env = "ARTIFACT_PLAIN_HTTP_REGISTRIES",
-        value_name = "HOST[:PORT],...",
-        value_delimiter = ','
-    )]
+    /// Registries reached over plain HTTP for distribution artifacts: `host` (any port) or
+    /// `host:port`.
     pub artifact_plain_http_registries: Vec<String>,
-
-    /// Where pulled distribution artifacts are unpacked, one folder per manifest digest
-    /// (default: `<storage-path>/artifacts`; must be writable).
-    #[arg(long, env = "ARTIFACT_CACHE_PATH", value_name = "DIR")]
+    /// Where pulled distribution artifacts are unpacked (default:
+    /// `<storage_path>/artifacts`).
     pub artifact_cache_path: Option<PathBuf>,
-
     /// Time limit of one artifact pull or digest check.
-    #[arg(long, env = "ARTIFACT_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
     pub artifact_timeout: Duration,
-
-    #[command(flatten)]
-    pub upstream_only: UpstreamOnlyArgs,
-
-    /// The API server's address, set by `run_with` from the client configuration (not a
-    /// flag): failure logs name it, so that a user sees which server could not be reached.
-    #[arg(skip)]
+    /// How soon a ResourceSet whose dependencies are not ready looks again.
+    pub requeue_dependency: Duration,
+    /// The ServiceAccount (in each set's namespace) that ResourceSets without
+    /// `serviceAccountName` act as; None: the operator's own identity.
+    pub default_service_account: Option<String>,
+    /// ConfigMaps and Secrets with these labels, read by a ResourceSet's config helpers,
+    /// re-run it when they change.
+    pub watch_configs_label_selector: String,
+    /// The API server's address, set by `run_with` from the client configuration: failure
+    /// logs name it, so that a user sees which server could not be reached.
     pub api_server: Option<String>,
 }
 
-/// Flags of the upstream operator for features this operator does not have yet (the
-/// ResourceSet API, workload identity token caching) or at all (the web UI). They are
-/// accepted so that upstream's chart and scripts start this operator unchanged; a value
-/// other than the default is logged once at start as having no effect.
-#[derive(Args, Debug, Clone)]
-pub struct UpstreamOnlyArgs {
-    /// Interval at which failing dependencies are re-evaluated (ResourceSet API).
-    #[arg(long, env = "REQUEUE_DEPENDENCY", default_value = "5s", value_parser = parse_duration)]
-    pub requeue_dependency: Duration,
-
-    /// Service account that ResourceSets impersonate when they name none (ResourceSet API;
-    /// a FluxInstance's tenants default through `spec.cluster.tenantDefaultServiceAccount`).
-    #[arg(long, env = "DEFAULT_SERVICE_ACCOUNT")]
-    pub default_service_account: Option<String>,
-
-    /// Service account for workload identity when a resource names none (ResourceSet API).
-    #[arg(long, env = "DEFAULT_WORKLOAD_IDENTITY_SERVICE_ACCOUNT")]
-    pub default_workload_identity_service_account: Option<String>,
-
-    /// Longest time a workload identity token is cached.
-    #[arg(long, env = "TOKEN_CACHE_MAX_DURATION", default_value = "1h", value_parser = parse_duration)]
-    pub token_cache_max_duration: Duration,
-
-    /// Most workload identity tokens cached.
-    #[arg(long, env = "TOKEN_CACHE_MAX_SIZE", default_value_t = 100)]
-    pub token_cache_max_size: i64,
-
-    /// ConfigMaps and Secrets with these labels trigger reconciles (ResourceSet API).
-    #[arg(
-        long,
-        env = "WATCH_CONFIGS_LABEL_SELECTOR",
-        default_value = "reconcile.fluxcd.io/watch=Enabled"
-    )]
-    pub watch_configs_label_selector: String,
-
-    /// Web UI configuration file (this operator has no web UI).
-    #[arg(long, env = "WEB_CONFIG")]
-    pub web_config: Option<String>,
-
-    /// Secret with the web UI configuration (this operator has no web UI).
-    #[arg(long, env = "WEB_CONFIG_SECRET_NAME")]
-    pub web_config_secret_name: Option<String>,
-
-    /// Run only the web UI: this operator has none, so such a process runs no controllers
-    /// and only serves its probes and metrics.
-    #[arg(long, env = "WEB_SERVER_ONLY", default_value_t = false, action = clap::ArgAction::Set,
-          num_args = 0..=1, require_equals = true, default_missing_value = "true")]
-    pub web_server_only: bool,
-
-    /// Port of the web UI (this operator has no web UI; 0 disables it upstream).
-    #[arg(long, env = "WEB_SERVER_PORT", default_value_t = 9080)]
-    pub web_server_port: u16,
-}
-
-impl UpstreamOnlyArgs {
-    /// The flags set to something other than their default, which have no effect here.
-    pub fn without_effect(&self) -> Vec<&'static str> {
-        let mut set = Vec::new();
-        let mut note = |changed: bool, flag| {
-            if changed {
-                set.push(flag);
-            }
-        };
-        note(
-            self.requeue_dependency != Duration::from_secs(5),
-            "--requeue-dependency",
-        );
-        note(self.default_service_account.is_some(), "--default-service-account");
-        note(
-            self.default_workload_identity_service_account.is_some(),
-            "--default-workload-identity-service-account",
-        );
-        note(
-            self.token_cache_max_duration != Duration::from_secs(3600),
-            "--token-cache-max-duration",
-        );
-        note(self.token_cache_max_size != 100, "--token-cache-max-size");
-        note(
-            self.watch_configs_label_selector != "reconcile.fluxcd.io/watch=Enabled",
-            "--watch-configs-label-selector",
-        );
-        note(self.web_config.is_some(), "--web-config");
-        note(self.web_config_secret_name.is_some(), "--web-config-secret-name");
-        note(self.web_server_only, "--web-server-only");
-        note(self.web_server_port != 9080, "--web-server-port");
-        set
+impl Default for OperatorConfig {
+    fn default() -> Self {
+        Self {
+            concurrent: 10,
+            reporting_interval: Duration::from_secs(300),
+            metrics_addr: ":8080".into(),
+            health_addr: ":8081".into(),
+            storage_path: "/data".into(),
+            min_retry_delay: Duration::from_millis(750),
+            max_retry_delay: Duration::from_secs(900),
+            interval_jitter_percentage: 5,
+            enable_leader_election: true,
+            leader_election_lease_duration: Duration::from_secs(35),
+            leader_election_renew_deadline: Duration::from_secs(30),
+            leader_election_retry_period: Duration::from_secs(5),
+            leader_election_release_on_cancel: true,
+            override_managers: Vec::new(),
+            runtime_namespace: "flux-system".into(),
+            notifications_disabled: false,
+            notification_controller_address: None,
+            artifact_ca_file: None,
+            artifact_plain_http_registries: Vec::new(),
+            artifact_cache_path: None,
+            artifact_timeout: Duration::from_secs(30),
+            requeue_dependency: Duration::from_secs(5),
+            default_service_account: None,
+            watch_configs_label_selector: "reconcile.fluxcd.io/watch=Enabled".into(),
+            api_server: None,
+        }
     }
 }
 
+/// Why a text is no Go-style duration; `text` is all of it, shortened when shown.
+#[derive(Debug, thiserror::Error)]
+pub enum DurationError {
+    #[error("invalid duration {:?}: empty", shorten(text))]
+    Empty { text: String },
+    #[error("invalid duration {:?}: expected a number at {:?}", shorten(text), shorten(at))]
+    NumberExpected { text: String, at: String },
+    #[error("invalid duration {:?}: missing unit (ms, s, m, h)", shorten(text))]
+    MissingUnit { text: String },
+    #[error("invalid duration {:?}: unknown unit {:?}", shorten(text), shorten(unit))]
+    UnknownUnit { text: String, unit: String },
+}
+
 /// Parses Go-style durations (`750ms`, `5m`, `1h30m`), as upstream's flags and annotations take.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
+pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
     let mut total = 0f64;
     let mut rest = text.trim();
     if rest.is_empty() {
-        return Err(format!("invalid duration {text:?}: empty"));
+        return Err(DurationError::Empty { text: text.to_string() });
     }
     if rest == "0" {
         return Ok(Duration::ZERO);
@@ -231,9 +127,10 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             .find(|c: char| !(c.is_ascii_digit() || c == '.'))
             .unwrap_or(rest.len());
         let (number, tail) = rest.split_at(number_end);
-        let value: f64 = number
-            .parse()
-            .map_err(|_| format!("invalid duration {text:?}: expected a number at {rest:?}"))?;
+        let value: f64 = number.parse().map_err(|_| DurationError::NumberExpected {
+            text: text.to_string(),
+            at: rest.to_string(),
+        })?;
         let unit_end = tail
             .find(|c: char| c.is_ascii_digit() || c == '.')
             .unwrap_or(tail.len());
@@ -245,8 +142,13 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             "s" => 1.0,
             "m" => 60.0,
             "h" => 3600.0,
-            "" => return Err(format!("invalid duration {text:?}: missing unit (ms, s, m, h)")),
-            other => return Err(format!("invalid duration {text:?}: unknown unit {other:?}")),
+            "" => return Err(DurationError::MissingUnit { text: text.to_string() }),
+            other => {
+                return Err(DurationError::UnknownUnit {
+                    text: text.to_string(),
+                    unit: other.to_string(),
+                });
+            }
         };
         total += value * seconds;
         rest = tail;
@@ -264,9 +166,10 @@ mod tests {
         assert_eq!(parse_duration("1h30m").unwrap(), Duration::from_secs(5400));
         assert_eq!(parse_duration("1.5s").unwrap(), Duration::from_millis(1500));
         assert_eq!(parse_duration("0").unwrap(), Duration::ZERO);
-        assert!(parse_duration("5").unwrap_err().contains("missing unit"));
-        assert!(parse_duration("5 minutes").unwrap_err().contains("\"5 minutes\""));
+        let error = |text: &str| parse_duration(text).unwrap_err().to_string();
+        assert!(error("5").contains("missing unit"));
+        assert!(error("5 minutes").contains("\"5 minutes\""));
         assert!(parse_duration("").is_err());
-        assert!(parse_duration("3d").unwrap_err().contains("unknown unit"));
+        assert!(error("3d").contains("unknown unit"));
     }
 }

@@ -5,19 +5,25 @@ use std::time::Duration;
 use std::sync::Arc;
 
 use kube::Client;
-use kube::runtime::events::Recorder;
+use kube::runtime::reflector::Store;
 use tokio::sync::Notify;
 
-use super::config::RunArgs;
+use super::config::OperatorConfig;
+use super::events::EventRecorder;
+use super::gate::Gates;
+use super::settled::Settled;
+use super::watches::ManagedWatches;
+use crate::api::FluxInstance;
 use crate::apply::Discovery;
+use crate::distribution::{Distribution, ReleaseCache};
 use crate::metrics::{ControllerMetrics, Metrics};
 use crate::notifier::Notifier;
 
 /// What every reconciliation shares: the client, the event recorder, the configuration.
 pub struct Context {
     pub client: Client,
-    pub recorder: Recorder,
-    pub config: RunArgs,
+    pub recorder: EventRecorder,
+    pub config: OperatorConfig,
     pub discovery: Discovery,
     pub metrics: Arc<Metrics>,
     /// Forwards events to Flux's notification-controller.
@@ -26,12 +32,46 @@ pub struct Context {
     pub instance_queue: ControllerMetrics,
     /// Wakes the FluxReport refresher after each FluxInstance reconcile.
     pub report_notify: Arc<Notify>,
+    /// The FluxInstances as the watch last saw them.
+    pub instances: Store<FluxInstance>,
+    /// The baked-in releases (`--storage-path`), listed once at start.
+    pub baked: Distribution,
+    /// The Flux releases built from, loaded once per folder and version.
+    pub releases: ReleaseCache,
+    /// Instances held back until their retry or a change.
+    pub gates: Gates,
+    /// Watches of the kinds the reconciles applied.
+    pub watches: ManagedWatches,
+    /// The revision and watch epoch of each instance's last successful apply.
+    pub settled: Settled,
     /// Consecutive failures per object, for the exponential retry delay.
     failures: Mutex<HashMap<String, u32>>,
 }
 
+/// What the process starts a [`Context`] from.
+pub struct ContextParts {
+    pub client: Client,
+    pub recorder: EventRecorder,
+    pub config: OperatorConfig,
+    pub metrics: Arc<Metrics>,
+    pub notifier: Notifier,
+    pub instances: Store<FluxInstance>,
+    pub watches: ManagedWatches,
+    pub baked: Distribution,
+}
+
 impl Context {
-    pub fn new(client: Client, recorder: Recorder, config: RunArgs, metrics: Arc<Metrics>, notifier: Notifier) -> Self {
+    pub fn new(parts: ContextParts) -> Self {
+        let ContextParts {
+            client,
+            recorder,
+            config,
+            metrics,
+            notifier,
+            instances,
+            watches,
+            baked,
+        } = parts;
         let instance_queue = metrics.add_controller(super::instance::INSTANCE_CONTROLLER, config.concurrent.into());
         Self {
             client,
@@ -42,6 +82,12 @@ impl Context {
             notifier,
             instance_queue,
             report_notify: Arc::new(Notify::new()),
+            instances,
+            baked,
+            releases: ReleaseCache::default(),
+            gates: Gates::default(),
+            watches,
+            settled: Settled::default(),
             failures: Mutex::default(),
         }
     }

@@ -7,20 +7,13 @@ pub enum Error {
     #[error("Kubernetes API error: {0}")]
     Kube(#[source] kube::Error),
 
-    /// The instance's OCI artifact could not be pulled.
-    #[error("{0}")]
-    Artifact(#[source] crate::distribution::artifact::Error),
-
-    /// The baked-in distribution folder could not be opened.
-    #[error("distribution data at {}: {source}", path.display())]
-    DistributionData {
-        path: std::path::PathBuf,
+    /// A phase of the reconcile failed in a way worth retrying; its status is written.
+    #[error("{reason}: {cause}")]
+    Failed {
+        reason: &'static str,
         #[source]
-        source: crate::distribution::Error,
+        cause: Box<dyn std::error::Error + Send + Sync>,
     },
-
-    #[error("{0}")]
-    Reconcile(String),
 
     #[error("uninstall: delete {object}: {source}")]
     UninstallDelete {
@@ -29,9 +22,42 @@ pub enum Error {
         source: kube::Error,
     },
 
-    #[error("uninstall: still present after {seconds}s: {objects}")]
-    UninstallTimeout { seconds: u64, objects: String },
+    /// The uninstall's deadline (the instance's reconcile timeout) passed.
+    #[error("uninstall: still present after the reconcile timeout of {timeout}: {objects}")]
+    UninstallTimeout { timeout: String, objects: String },
 
     #[error(transparent)]
     Finalizer(Box<finalizer::Error<Error>>),
+}
+
+/// Why the operator process stops. Only `main` turns it into an exit code.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("cannot connect to Kubernetes: {0}")]
+    Kubeconfig(#[source] kube::config::InferConfigError),
+
+    #[error("cannot connect to Kubernetes: {0}")]
+    Client(#[source] kube::Error),
+
+    #[error("metrics registry: {0}")]
+    Metrics(#[source] prometheus::Error),
+
+    #[error(transparent)]
+    Listen(#[from] crate::http::ListenError),
+
+    #[error("notification client: {0}")]
+    Notifier(#[source] reqwest::Error),
+
+    /// The baked-in distribution folder (`--storage-path`) is unreadable or holds no
+    /// release: no FluxInstance could be built, so the operator does not start.
+    #[error("distribution data: {0}")]
+    Distribution(#[source] crate::distribution::Error),
+
+    /// The Lease could not be renewed within the renew deadline (an API server outage, or
+    /// another replica took it): this replica must stop reconciling at once.
+    #[error("leadership lost: the Lease {lease} was not renewed within {renew_deadline:?}")]
+    LeadershipLost {
+        lease: &'static str,
+        renew_deadline: std::time::Duration,
+    },
 }

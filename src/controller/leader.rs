@@ -58,15 +58,23 @@ impl LeaderElection {
         }
     }
 
-    /// Renews the Lease until a renewal fails for longer than the renew deadline; returns then.
+    /// Renews the Lease until a renewal fails for longer than the renew deadline, or
+    /// another replica holds it; returns then.
     pub async fn hold(&self) {
         let mut last_renewed = tokio::time::Instant::now();
         loop {
             tokio::time::sleep(self.timings.retry_period).await;
-            match self.try_acquire_or_renew().await {
-                Ok(true) => last_renewed = tokio::time::Instant::now(),
-                Ok(false) => return,
-                Err(error) => tracing::warn!(%error, "renewing the leader Lease"),
+            // An attempt that hangs (a server that accepts and never answers) must not
+            // outlive the deadline it is measured against.
+            let attempt = tokio::time::timeout(self.timings.renew_deadline, self.try_acquire_or_renew()).await;
+            match attempt {
+                Ok(Ok(true)) => last_renewed = tokio::time::Instant::now(),
+                Ok(Ok(false)) => {
+                    tracing::warn!(lease = LEASE_NAME, "another replica holds the leader Lease");
+                    return;
+                }
+                Ok(Err(error)) => tracing::warn!(%error, "renewing the leader Lease"),
+                Err(_) => tracing::warn!(lease = LEASE_NAME, "renewing the leader Lease timed out"),
             }
             if last_renewed.elapsed() > self.timings.renew_deadline {
                 return;

@@ -2,22 +2,30 @@
 
 mod artifact;
 mod bulk;
+mod clients;
 pub mod config;
 mod context;
 mod error;
 mod events;
+mod foreign;
+mod frame;
+mod gate;
 mod instance;
 mod leader;
 mod migrate;
+mod provider;
+mod resourceset;
 mod run;
+mod settled;
 mod timing;
 mod uninstall;
+mod watches;
 
 use std::time::Duration;
 
-pub use config::RunArgs;
+pub use config::OperatorConfig;
 pub use context::Context;
-pub use error::Error;
+pub use error::{Error, RunError};
 pub use run::{run, run_with};
 
 /// `interval` plus up to `percent` of it, so that many instances do not reconcile in lockstep.

@@ -6,22 +6,25 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures::{StreamExt, TryStreamExt};
-use k8s_openapi::api::apps::v1::Deployment;
 use kube::api::Api;
-use kube::client::ClientBuilder;
 use kube::runtime::WatchStreamExt;
 use kube::runtime::controller::{Config as ControllerConfig, Controller, Error as ControllerError};
-use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::events::Reporter;
 use kube::runtime::reflector::{self, Lookup, ObjectRef};
 use kube::runtime::watcher::{self, Config as WatcherConfig};
 use kube::{Client, Config, ResourceExt};
+use tokio::sync::oneshot;
 
-use super::config::RunArgs;
-use super::context::Context;
+use super::clients::{CallTimeouts, Clients};
+use super::config::OperatorConfig;
+use super::context::{Context, ContextParts};
+use super::error::RunError;
+use super::events::EventRecorder;
 use super::instance::{error_policy, key, reconcile};
 use super::leader::{LEASE_NAME, LeaderElection, LeaderTimings};
+use super::watches::ManagedWatches;
 use crate::api::FluxInstance;
-use crate::apply::{OWNER_NAME_LABEL, OWNER_NAMESPACE_LABEL};
+use crate::distribution::Distribution;
 use crate::metrics::Metrics;
 use crate::notifier::{Notifier, Reporting};
 use crate::report::ReportContext;
@@ -29,10 +32,8 @@ use crate::report::ReportContext;
 /// The name events are reported under.
 pub const CONTROLLER_NAME: &str = "flux-operator";
 
-pub async fn run(args: RunArgs) -> Result<(), String> {
-    let config = Config::infer()
-        .await
-        .map_err(|e| format!("cannot connect to Kubernetes: {e}"))?;
+pub async fn run(args: OperatorConfig) -> Result<(), RunError> {
+    let config = Config::infer().await.map_err(RunError::Kubeconfig)?;
     run_with(config, args, shutdown_signal()).await
 }
 
@@ -56,19 +57,20 @@ async fn shutdown_signal() {
     }
 }
 
-/// The operator on a given cluster until `shutdown` resolves; tests start it in-process.
+/// The operator on a given cluster until `shutdown` resolves (Ok) or this replica loses
+/// the leader Lease ([`RunError::LeadershipLost`]); tests start it in-process.
 pub async fn run_with(
     config: Config,
-    args: RunArgs,
+    args: OperatorConfig,
     shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
-) -> Result<(), String> {
+) -> Result<(), RunError> {
     let mut args = args;
     // Failure logs name the server, so that a user sees which one could not be reached.
     args.api_server = Some(config.cluster_url.to_string());
     tracing::info!(server = args.api_server.as_deref(), "connecting to Kubernetes");
     let namespace = args.runtime_namespace.clone();
-    let metrics = Arc::new(Metrics::new().map_err(|e| format!("metrics registry: {e}"))?);
-    let client = counted_client(config, &metrics)?;
+    let metrics = Arc::new(Metrics::new().map_err(RunError::Metrics)?);
+    let clients = Clients::new(config, CallTimeouts::default(), &metrics)?;
     let ready = Arc::new(AtomicBool::new(false));
     let metrics_listener = crate::http::bind(&args.metrics_addr).await?;
     let probe_listener = crate::http::bind(&args.health_addr).await?;
@@ -82,54 +84,85 @@ pub async fn run_with(
     );
     // A standby is ready too: it serves probes and takes over when the leader goes.
     ready.store(true, Ordering::Relaxed);
-    let election = args.enable_leader_election.then(|| {
-        let timings = LeaderTimings {
-            lease_duration: args.leader_election_lease_duration,
-            renew_deadline: args.leader_election_renew_deadline,
-            retry_period: args.leader_election_retry_period,
-        };
-        Arc::new(LeaderElection::new(
-            client.clone(),
-            &namespace,
-            identity.clone(),
-            timings,
-        ))
-    });
-    if let Some(election) = &election {
-        let leading = metrics.leader_status(LEASE_NAME);
-        election.acquire().await;
-        leading.set(1);
-        let holder = election.clone();
-        tasks.spawn(async move {
-            holder.hold().await;
-            // As controller-runtime does: a replica that lost the Lease must stop at once.
-            tracing::error!("leadership lost, exiting");
-            std::process::exit(1);
-        });
-    }
+    let storage = args.storage_path.clone();
+    let baked = tokio::task::spawn_blocking(move || Distribution::open(&storage))
+        .await
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic.into_panic()))
+        .map_err(RunError::Distribution)?;
+    let election = elect(&args, &clients, &metrics, &identity, &mut tasks).await;
 
     let notifier = notifier(&args, &metrics, &identity)?;
-    let recorder = Recorder::new(
-        client.clone(),
-        Reporter {
-            controller: CONTROLLER_NAME.into(),
-            instance: Some(identity),
-        },
-    );
-    let ctx = Arc::new(Context::new(client.clone(), recorder, args.clone(), metrics, notifier));
+    let reporter = Reporter {
+        controller: CONTROLLER_NAME.into(),
+        instance: Some(identity),
+    };
+    tasks.spawn(super::foreign::warn_foreign(
+        clients.watch.clone(),
+        EventRecorder::new(clients.call.clone(), reporter.clone()),
+        namespace.clone(),
+    ));
+    let recorder = EventRecorder::new(clients.call.clone(), reporter);
+    let (reader, writer) = reflector::store();
+    let (watches, managed_changes) = ManagedWatches::new(clients.watch.clone(), &namespace);
+    let ctx = Arc::new(Context::new(ContextParts {
+        client: clients.call.clone(),
+        recorder,
+        config: args.clone(),
+        metrics,
+        notifier,
+        instances: reader,
+        watches,
+        baked,
+    }));
     let report = ReportContext::new(
-        client.clone(),
+        clients.call.clone(),
         namespace.clone(),
         ctx.metrics.clone(),
         args.reporting_interval,
         ctx.report_notify.clone(),
-    );
+    )
+    .with_watch_client(clients.watch.clone());
     tasks.spawn(crate::report::run_reporter(Arc::new(report)));
+    tasks.spawn(super::resourceset::spawn(ctx.clone(), clients.watch.clone()));
+    let controller = instance_controller(ctx, clients.watch, writer, managed_changes, shutdown, &mut tasks);
+    let Some(Leading { election, lost }) = election else {
+        controller.await;
+        return Ok(());
+    };
+    tokio::select! {
+        () = controller => {}
+        // As controller-runtime does: a replica that lost the Lease stops reconciling at
+        // once; dropping the controller ends the reconciles in flight at their next await.
+        _ = lost => {
+            return Err(RunError::LeadershipLost {
+                lease: LEASE_NAME,
+                renew_deadline: args.leader_election_renew_deadline,
+            });
+        }
+    }
+    if args.leader_election_release_on_cancel {
+        drop(tasks);
+        if let Err(error) = election.release().await {
+            tracing::warn!(%error, "cannot release the leader Lease");
+        }
+    }
+    Ok(())
+}
+
+/// The FluxInstance controller, triggered by its instances, their managed objects and the
+/// artifact poller, until `shutdown`.
+fn instance_controller(
+    ctx: Arc<Context>,
+    watch_client: Client,
+    writer: reflector::store::Writer<FluxInstance>,
+    managed_changes: futures::channel::mpsc::Receiver<ObjectRef<FluxInstance>>,
+    shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
+    tasks: &mut TaskGuard,
+) -> impl std::future::Future<Output = ()> {
     // The workqueue metrics see what enters kube-runtime's queue: every trigger below.
     let queue = ctx.instance_queue.clone();
-
-    let instances: Api<FluxInstance> = Api::namespaced(client.clone(), &namespace);
-    let (reader, writer) = reflector::store();
+    let namespace = ctx.config.runtime_namespace.clone();
+    let instances: Api<FluxInstance> = Api::namespaced(watch_client, &namespace);
     // Our own status writes must not trigger reconciles: only spec, annotations, finalizers
     // and deletion do.
     let instance_stream = watcher::watcher(instances, WatcherConfig::default())
@@ -141,40 +174,32 @@ pub async fn run_with(
             let queue = queue.clone();
             move |instance| queue.add(&key(instance))
         });
-
-    let deployments: Api<Deployment> = Api::namespaced(client.clone(), &namespace);
-    let deployment_stream = watcher::watcher(
-        deployments,
-        WatcherConfig::default().labels("app.kubernetes.io/managed-by=flux-operator"),
-    )
-    .default_backoff()
-    .touched_objects()
-    .predicate_filter(deployment_change, Default::default())
-    .inspect_ok({
+    // Deleted or edited managed objects (see `watches`).
+    let managed_changes = managed_changes.inspect({
         let queue = queue.clone();
-        move |deployment| {
-            if let Some(owner) = owner_of(deployment.clone()) {
-                queue.add(&ref_key(&owner));
-            }
-        }
+        move |instance| queue.add(&ref_key(instance))
     });
 
     // The artifact poller: a reconcile only when an artifact's digest changed.
     let (artifact_trigger, artifact_changes) = futures::channel::mpsc::channel(16);
-    tasks.spawn(super::artifact::poll(ctx.clone(), reader.clone(), artifact_trigger));
+    tasks.spawn(super::artifact::poll(
+        ctx.clone(),
+        ctx.instances.clone(),
+        artifact_trigger,
+    ));
     let artifact_changes = artifact_changes.inspect({
         let queue = queue.clone();
         move |instance| queue.add(&ref_key(instance))
     });
 
     tracing::info!(namespace, "starting the FluxInstance controller");
-    Controller::for_stream(instance_stream, reader)
-        .with_config(ControllerConfig::default().concurrency(args.concurrent))
-        .watches_stream(deployment_stream, owner_of)
+    Controller::for_stream(instance_stream, ctx.instances.clone())
+        .with_config(ControllerConfig::default().concurrency(ctx.config.concurrent))
+        .reconcile_on(managed_changes)
         .reconcile_on(artifact_changes)
         .graceful_shutdown_on(shutdown)
         .run(reconcile, error_policy, ctx)
-        .for_each(|result| {
+        .for_each(move |result| {
             // A trigger for an object that is gone never reaches a worker: the queue drops it.
             if let Err(ControllerError::ObjectNotFound(gone)) = &result {
                 queue.forget(&ref_key(gone.as_ref()));
@@ -185,20 +210,55 @@ pub async fn run_with(
                 }
             }
         })
-        .await;
-    if let Some(election) = election.filter(|_| args.leader_election_release_on_cancel) {
-        drop(tasks);
-        if let Err(error) = election.release().await {
-            tracing::warn!(%error, "cannot release the leader Lease");
-        }
+}
+
+/// The elected leader: the election (to release the Lease on a graceful stop) and the
+/// signal that the Lease could not be renewed.
+struct Leading {
+    election: Arc<LeaderElection>,
+    lost: oneshot::Receiver<()>,
+}
+
+/// With leader election on: waits until this replica holds the Lease, then renews it in
+/// the background. None when leader election is off.
+async fn elect(
+    args: &OperatorConfig,
+    clients: &Clients,
+    metrics: &Metrics,
+    identity: &str,
+    tasks: &mut TaskGuard,
+) -> Option<Leading> {
+    if !args.enable_leader_election {
+        return None;
     }
-    Ok(())
+    let timings = LeaderTimings {
+        lease_duration: args.leader_election_lease_duration,
+        renew_deadline: args.leader_election_renew_deadline,
+        retry_period: args.leader_election_retry_period,
+    };
+    let election = Arc::new(LeaderElection::new(
+        clients.call.clone(),
+        &args.runtime_namespace,
+        identity.to_owned(),
+        timings,
+    ));
+    let leading = metrics.leader_status(LEASE_NAME);
+    election.acquire().await;
+    leading.set(1);
+    let (lost_tx, lost) = oneshot::channel();
+    let holder = election.clone();
+    tasks.spawn(async move {
+        holder.hold().await;
+        leading.set(0);
+        let _ = lost_tx.send(());
+    });
+    Some(Leading { election, lost })
 }
 
 /// Events go to `NOTIFICATION_CONTROLLER_ADDRESS`, by default the notification-controller
 /// Service of the runtime namespace (the name resolves through the pod's DNS search path,
 /// whatever the cluster domain), unless `NOTIFICATIONS_DISABLED`.
-fn notifier(args: &RunArgs, metrics: &Metrics, identity: &str) -> Result<Notifier, String> {
+fn notifier(args: &OperatorConfig, metrics: &Metrics, identity: &str) -> Result<Notifier, RunError> {
     let outcomes = metrics.notification_outcomes();
     if args.notifications_disabled {
         return Ok(Notifier::disabled(outcomes));
@@ -211,18 +271,7 @@ fn notifier(args: &RunArgs, metrics: &Metrics, identity: &str) -> Result<Notifie
         controller: CONTROLLER_NAME.into(),
         instance: identity.to_owned(),
     };
-    Notifier::start(address, reporting, outcomes)
-}
-
-/// The kube client, with every request it makes counted in `rest_client_requests_total`.
-fn counted_client(config: Config, metrics: &Metrics) -> Result<Client, String> {
-    let host = config
-        .cluster_url
-        .authority()
-        .map(|a| a.to_string())
-        .unwrap_or_default();
-    let builder = ClientBuilder::try_from(config).map_err(|e| format!("cannot connect to Kubernetes: {e}"))?;
-    Ok(builder.with_layer(&metrics.rest_layer(host)).build())
+    Notifier::start(address, reporting, outcomes).map_err(RunError::Notifier)
 }
 
 fn ref_key<K: Lookup + ?Sized>(r: &ObjectRef<K>) -> String {
@@ -251,26 +300,10 @@ impl Drop for TaskGuard {
 /// Changes that deserve a reconcile.
 fn instance_change(obj: &FluxInstance) -> Option<u64> {
     let mut hasher = DefaultHasher::new();
-    obj.metadata.generation.hash(&mut hasher);
-    obj.annotations().hash(&mut hasher);
+    // What a user changes to ask for a new attempt, as the gate sees it, plus the
+    // finalizer and deletion steps.
+    super::gate::fingerprint(obj).hash(&mut hasher);
     obj.finalizers().hash(&mut hasher);
     obj.metadata.deletion_timestamp.is_some().hash(&mut hasher);
     Some(hasher.finish())
-}
-
-/// Spec edits (drift to correct) and label changes of a managed Deployment; its status
-/// churn during rollouts is left to the wait phase.
-fn deployment_change(obj: &Deployment) -> Option<u64> {
-    let mut hasher = DefaultHasher::new();
-    obj.metadata.generation.hash(&mut hasher);
-    obj.labels().hash(&mut hasher);
-    Some(hasher.finish())
-}
-
-/// The FluxInstance a managed Deployment belongs to, from its owner labels.
-fn owner_of(deployment: Deployment) -> Option<ObjectRef<FluxInstance>> {
-    let labels = deployment.labels();
-    let name = labels.get(OWNER_NAME_LABEL)?;
-    let namespace = labels.get(OWNER_NAMESPACE_LABEL)?;
-    Some(ObjectRef::new(name).within(namespace))
 }

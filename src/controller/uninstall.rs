@@ -1,10 +1,14 @@
 //! Deleting a FluxInstance: uninstall Flux, unless the instance was suspended or never
 //! installed anything, in which case everything stays where it is.
+//!
+//! The uninstall has one deadline, the instance's reconcile timeout: a Deployment or CRD
+//! that does not go (a finalizer nobody removes) fails the attempt with a status that
+//! names what is left and the deadline, and frees the worker until the retry.
 
 use std::time::Duration;
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::api::{Api, DeleteParams, PropagationPolicy};
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PropagationPolicy};
 use kube::core::{ApiResource, GroupVersionKind};
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
@@ -14,25 +18,37 @@ use serde_json::{Value, json};
 use super::context::Context;
 use super::error::Error;
 use super::events::publish;
-use crate::api::FluxInstance;
+use super::timing::Timing;
+use crate::api::{FluxInstance, conditions};
 use crate::apply::{Applier, ApplyOptions, ObjectId};
 
-const DEPLOYMENTS_GONE_TIMEOUT: Duration = Duration::from_secs(300);
-const CRDS_GONE_TIMEOUT: Duration = Duration::from_secs(300);
 const POLL: Duration = Duration::from_secs(1);
 
+/// The Ready reason of an uninstall that did not finish by its deadline.
+pub const UNINSTALL_FAILED: &str = "UninstallFailed";
+
 pub async fn cleanup(obj: &FluxInstance, ctx: &Context) -> Result<Action, Error> {
-    let entries: Vec<ObjectId> = obj
-        .status
-        .as_ref()
-        .and_then(|s| s.inventory.as_ref())
-        .map(|inv| {
-            inv.entries
-                .iter()
-                .filter_map(|e| ObjectId::from_inventory(&e.id, &e.v))
-                .collect()
-        })
-        .unwrap_or_default();
+    // An unreadable annotation does not stop an uninstall: the default deadline applies.
+    let timeout = Timing::from_annotations(obj.annotations()).unwrap_or_default().timeout;
+    let deadline = tokio::time::Instant::now() + timeout;
+    match uninstall(obj, ctx, Deadline { at: deadline, timeout }).await {
+        Err(error @ Error::UninstallTimeout { .. }) => {
+            report_failure(obj, ctx, &error).await;
+            Err(error)
+        }
+        other => other,
+    }
+}
+
+/// When the whole uninstall must be done, and the timeout it came from (for the message).
+#[derive(Debug, Clone, Copy)]
+struct Deadline {
+    at: tokio::time::Instant,
+    timeout: Duration,
+}
+
+async fn uninstall(obj: &FluxInstance, ctx: &Context, deadline: Deadline) -> Result<Action, Error> {
+    let entries = crate::apply::entries(obj.status.as_ref().and_then(|s| s.inventory.as_ref()));
     let reference = obj.object_ref(&());
     if obj.is_disabled() || entries.is_empty() {
         let note = "FluxInstance deleted while suspended or empty: Flux is left in place";
@@ -40,8 +56,7 @@ pub async fn cleanup(obj: &FluxInstance, ctx: &Context) -> Result<Action, Error>
         return Ok(Action::await_change());
     }
     let options = ApplyOptions {
-        owner_name: obj.name_any(),
-        owner_namespace: obj.namespace().unwrap_or_default(),
+        owner: super::instance::owner(obj),
         extra_takeover_managers: Vec::new(),
     };
     let applier = Applier {
@@ -55,7 +70,7 @@ pub async fn cleanup(obj: &FluxInstance, ctx: &Context) -> Result<Action, Error>
     for d in &deployments {
         delete(&applier, d).await?;
     }
-    wait_gone(&applier, &deployments, DEPLOYMENTS_GONE_TIMEOUT).await?;
+    wait_gone(&applier, &deployments, deadline).await?;
 
     let flux_crds: Vec<&ObjectId> = entries
         .iter()
@@ -72,7 +87,7 @@ pub async fn cleanup(obj: &FluxInstance, ctx: &Context) -> Result<Action, Error>
         .iter()
         .filter(|e| e.kind == "CustomResourceDefinition")
         .collect();
-    wait_gone(&applier, &crds, CRDS_GONE_TIMEOUT).await?;
+    wait_gone(&applier, &crds, deadline).await?;
     publish(
         &ctx.recorder,
         &reference,
@@ -94,7 +109,7 @@ async fn delete(applier: &Applier<'_>, object: &ObjectId) -> Result<(), Error> {
         return Ok(());
     };
     let live = serde_json::to_value(&live).unwrap_or(Value::Null);
-    if crate::apply::keep_reason(&live, &applier.options.owner_name, &applier.options.owner_namespace).is_some() {
+    if crate::apply::keep_reason(&live, &applier.options.owner).is_some() {
         return Ok(());
     }
     let params = DeleteParams {
@@ -111,8 +126,7 @@ async fn delete(applier: &Applier<'_>, object: &ObjectId) -> Result<(), Error> {
     }
 }
 
-async fn wait_gone(applier: &Applier<'_>, objects: &[&ObjectId], timeout: Duration) -> Result<(), Error> {
-    let deadline = tokio::time::Instant::now() + timeout;
+async fn wait_gone(applier: &Applier<'_>, objects: &[&ObjectId], deadline: Deadline) -> Result<(), Error> {
     loop {
         let mut left = Vec::new();
         for object in objects {
@@ -126,14 +140,45 @@ async fn wait_gone(applier: &Applier<'_>, objects: &[&ObjectId], timeout: Durati
         if left.is_empty() {
             return Ok(());
         }
-        if tokio::time::Instant::now() >= deadline {
+        if tokio::time::Instant::now() >= deadline.at {
             return Err(Error::UninstallTimeout {
-                seconds: timeout.as_secs(),
+                timeout: super::instance::format_duration(deadline.timeout),
                 objects: left.join(", "),
             });
         }
         tokio::time::sleep(POLL).await;
     }
+}
+
+/// Says on the instance why it is still there: Ready=False naming the objects left and the
+/// deadline, and a Warning event. The instance is being deleted, so only its conditions
+/// change (a merge patch keeps the inventory the retry needs).
+async fn report_failure(obj: &FluxInstance, ctx: &Context, error: &Error) {
+    let message = error.to_string();
+    let mut status_conditions = obj.status.as_ref().map(|s| s.conditions.clone()).unwrap_or_default();
+    conditions::failed(
+        &mut status_conditions,
+        UNINSTALL_FAILED,
+        &message,
+        obj.metadata.generation,
+        false,
+    );
+    let api: Api<FluxInstance> = Api::namespaced(ctx.client.clone(), &obj.namespace().unwrap_or_default());
+    let patch = json!({"status": {"conditions": status_conditions}});
+    if let Err(error) = api
+        .patch_status(&obj.name_any(), &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+    {
+        tracing::warn!(%error, "cannot write the uninstall status");
+    }
+    publish(
+        &ctx.recorder,
+        &obj.object_ref(&()),
+        EventType::Warning,
+        UNINSTALL_FAILED,
+        &message,
+    )
+    .await;
 }
 
 /// Removes the finalizers of every object of a Flux CRD, cluster-wide: with the

@@ -19,6 +19,13 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    #[error("invalid manifest {}: {source}", path.display())]
+    Manifest {
+        path: PathBuf,
+        #[source]
+        source: crate::yaml::Error,
+    },
+
     #[error("invalid image list {}: {message}", path.display())]
     Images { path: PathBuf, message: String },
 
@@ -39,10 +46,14 @@ pub enum Error {
     },
 
     #[error(
-        "spec.distribution.version: invalid version constraint {:?}: {message}",
+        "spec.distribution.version: invalid version constraint {:?}: {problem}",
         shorten(constraint)
     )]
-    InvalidConstraint { constraint: String, message: String },
+    InvalidConstraint {
+        constraint: String,
+        #[source]
+        problem: super::ConstraintProblem,
+    },
 
     #[error("spec.distribution.version: no Flux version matches {constraint:?}; available: {available}")]
     NoMatch { constraint: String, available: String },

@@ -7,13 +7,15 @@ mod constraint;
 mod error;
 mod folder;
 mod images;
+mod release;
 mod resolve;
 mod upgrade;
 
-pub use constraint::Constraint;
+pub use constraint::{Constraint, ConstraintProblem};
 pub use error::Error;
 pub use folder::{Distribution, variant_name};
 pub use images::ImageInfo;
+pub use release::{Release, ReleaseCache};
 pub use resolve::{latest_for_major, on_known_lines, resolve_version};
 pub use upgrade::check_upgrade;
 

@@ -2,6 +2,7 @@
 //! match on them. Label values are bounded: no error strings.
 
 mod controller;
+mod object_info;
 mod rest;
 
 use std::sync::Mutex;
@@ -10,6 +11,7 @@ use prometheus::{Encoder, GaugeVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, 
 
 use controller::Families;
 pub use controller::{ControllerMetrics, ReconcileResult, Work};
+pub use object_info::ObjectInfoVec;
 pub use rest::{RestMetrics, RestMetricsLayer};
 
 /// One series of `flux_instance_info`.
@@ -62,6 +64,10 @@ pub struct Metrics {
     rest_requests: IntCounterVec,
     leader_status: IntGaugeVec,
     notifications: IntCounterVec,
+    /// `flux_resourceset_info`: labels as [`OBJECT_LABELS`], then resources and revision.
+    pub resourceset_info: ObjectInfoVec,
+    /// `flux_resourcesetinputprovider_info`: labels as [`OBJECT_LABELS`], then url.
+    pub provider_info: ObjectInfoVec,
 }
 
 impl Metrics {
@@ -80,6 +86,19 @@ impl Metrics {
             Opts::new("flux_operator_info", "Version and platform of the Flux Operator."),
             &["version", "api_version", "platform"],
         )?;
+        let resourceset_info = GaugeVec::new(
+            Opts::new("flux_resourceset_info", "The current state of a ResourceSet."),
+            &with_object_labels(&["resources", "revision"]),
+        )?;
+        let provider_info = GaugeVec::new(
+            Opts::new(
+                "flux_resourcesetinputprovider_info",
+                "The current state of a ResourceSetInputProvider.",
+            ),
+            &with_object_labels(&["url"]),
+        )?;
+        registry.register(Box::new(resourceset_info.clone()))?;
+        registry.register(Box::new(provider_info.clone()))?;
         let rest_requests = IntCounterVec::new(
             Opts::new(
                 "rest_client_requests_total",
@@ -125,6 +144,8 @@ impl Metrics {
             rest_requests,
             leader_status,
             notifications,
+            resourceset_info: ObjectInfoVec::new(resourceset_info),
+            provider_info: ObjectInfoVec::new(provider_info),
         })
     }
 
@@ -218,7 +239,7 @@ pub fn operator_version() -> String {
 }
 
 /// Kubernetes condition spelling, as upstream's `suspended` label has it.
-fn bool_label(b: bool) -> &'static str {
+pub fn bool_label(b: bool) -> &'static str {
     if b { "True" } else { "False" }
 }
 

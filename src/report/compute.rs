@@ -63,6 +63,9 @@ pub async fn compute(client: &Client, namespace: &str) -> Result<Computed, Error
         .await
         .map_err(read("FluxInstances"))?;
     let (mut reconcilers, resources) = flux_reconcilers(client).await?;
+    // Without Flux's CRDs (not installed yet, or relabelled by commonMetadata) upstream
+    // reports neither reconcilers nor a sync: the report describes a Flux installation.
+    let flux_installed = !reconcilers.is_empty();
     reconcilers.extend(operator_reconcilers(client).await?);
     let mut stats = ReconcilerStats::default();
     for instance in &instance_list {
@@ -91,7 +94,9 @@ pub async fn compute(client: &Client, namespace: &str) -> Result<Computed, Error
     });
     // Grouped by API, as upstream lists them.
     reconcilers.sort_by(|a, b| a.api_version.cmp(&b.api_version).then(a.kind.cmp(&b.kind)));
-    computed.spec.reconcilers = reconcilers;
+    if flux_installed {
+        computed.spec.reconcilers = reconcilers;
+    }
     computed.resources = resources;
 
     let own = instance_list
@@ -99,8 +104,8 @@ pub async fn compute(client: &Client, namespace: &str) -> Result<Computed, Error
         .iter()
         .find(|i| i.namespace().as_deref() == Some(namespace));
     computed.spec.sync = match own {
-        Some(instance) => sync(client, instance).await?,
-        None => None,
+        Some(instance) if flux_installed => sync(client, instance).await?,
+        _ => None,
     };
     Ok(computed)
 }
@@ -297,8 +302,17 @@ async fn sync(client: &Client, instance: &FluxInstance) -> Result<Option<SyncSta
         path: sync.path.clone(),
         ready,
         status,
-        source: sync.url.clone(),
+        source: sync_source(sync),
     }))
+}
+
+/// Where the sync reads from: the URL, or for a Bucket (whose `ref` is the bucket's name)
+/// `<endpoint>/<bucket>`, as upstream reports it.
+fn sync_source(sync: &crate::api::SyncSpec) -> String {
+    match sync.kind {
+        crate::api::SyncKind::Bucket => format!("{}/{}", sync.url, sync.ref_),
+        _ => sync.url.clone(),
+    }
 }
 
 /// (ready, status) of the sync Kustomization: its Ready condition, or where it stands
@@ -318,6 +332,16 @@ fn sync_state(live: &Value) -> (bool, String) {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_bucket_sync_names_endpoint_and_bucket() {
+        let sync = |kind: &str| -> crate::api::SyncSpec {
+            serde_json::from_value(json!({"kind": kind, "url": "minio.example.com", "ref": "fleet", "path": "./"}))
+                .expect("sync")
+        };
+        assert_eq!(sync_source(&sync("Bucket")), "minio.example.com/fleet");
+        assert_eq!(sync_source(&sync("GitRepository")), "minio.example.com");
+    }
 
     #[test]
     fn sync_states() {

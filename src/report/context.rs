@@ -11,6 +11,9 @@ use crate::metrics::{ControllerMetrics, Metrics};
 
 pub struct ReportContext {
     pub client: Client,
+    /// For the report's watch: without the per-call read timeout, which would end a
+    /// watch that is silent for longer (see `controller::clients`).
+    pub watch_client: Client,
     /// Where the operator runs: the report `flux` lives there.
     pub namespace: String,
     pub metrics: Arc<Metrics>,
@@ -33,6 +36,7 @@ impl ReportContext {
         // The refresher is one loop: one reconcile at a time.
         let queue = metrics.add_controller(super::REPORT_CONTROLLER, 1);
         Self {
+            watch_client: client.clone(),
             client,
             namespace,
             metrics,
@@ -40,5 +44,11 @@ impl ReportContext {
             queue,
             notify,
         }
+    }
+
+    /// Watches with `client` instead of the client for calls.
+    pub fn with_watch_client(mut self, client: Client) -> Self {
+        self.watch_client = client;
+        self
     }
 }

@@ -7,5 +7,6 @@ mod stats;
 
 pub use compute::{Computed, Error, compute};
 pub use context::ReportContext;
+pub(crate) use reconciler::rounded;
 pub use reconciler::{REPORT_CONTROLLER, Trigger, refresh, run_reporter};
 pub use stats::{ObjectState, classify, human_size};

@@ -51,9 +51,9 @@ impl Trigger {
 }
 
 pub async fn run_reporter(ctx: Arc<ReportContext>) {
-    let api: Api<FluxReport> = Api::namespaced(ctx.client.clone(), &ctx.namespace);
+    let api: Api<FluxReport> = Api::namespaced(ctx.watch_client.clone(), &ctx.namespace);
     let config = watcher::Config::default().fields(&format!("metadata.name={SINGLETON_NAME}"));
-    let mut events = watcher::watcher(api.clone(), config).default_backoff().boxed();
+    let mut events = watcher::watcher(api, config).default_backoff().boxed();
     let key = format!("{}/{SINGLETON_NAME}", ctx.namespace);
     let queue = &ctx.queue;
     queue.add(&key);
@@ -61,6 +61,7 @@ pub async fn run_reporter(ctx: Arc<ReportContext>) {
     loop {
         let work = queue.start(&key);
         let ok = refresh(&ctx, trigger).await;
+        crate::memory::release_freed();
         // Like upstream's report reconciler, a good refresh is requeued after the interval.
         work.finish(if ok {
             ReconcileResult::RequeueAfter
@@ -203,7 +204,7 @@ fn stamp(conditions: &mut [Condition]) {
 
 /// A duration as upstream's messages print it: Go's format, rounded to milliseconds under
 /// a second and to seconds above (`29ms`, `3s`, `1m5s`).
-fn rounded(d: Duration) -> String {
+pub(crate) fn rounded(d: Duration) -> String {
     if d < Duration::from_millis(999) + Duration::from_micros(500) {
         let ms = (d.as_micros() + 500) / 1000;
         return if ms == 0 { "0s".into() } else { format!("{ms}ms") };

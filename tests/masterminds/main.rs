@@ -6,6 +6,10 @@
 //! the same, except in the classes of difference listed in [`CLASSES`].
 
 mod generate;
+#[path = "../oracles/go_program.rs"]
+mod go_program;
+#[path = "../oracles/splitmix.rs"]
+mod splitmix;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -23,18 +27,7 @@ fn root() -> PathBuf {
 
 /// The Go program's path, built (once, cached) by its script.
 fn masterminds() -> PathBuf {
-    let script = root().join("hack/masterminds.sh");
-    let out = Command::new(&script)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run hack/masterminds.sh ({}): {e}", script.display()));
-    assert!(
-        out.status.success(),
-        "hack/masterminds.sh could not build the Masterminds/semver program (it needs Go and the \
-         Go module proxy; hack/install-deps.sh installs Go): {}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+    go_program::build("masterminds.sh", "the Masterminds/semver program")
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -402,8 +402,7 @@ async fn wrong_credentials_keep_the_last_good_state() {
     )
     .await;
     wait_instance(&client, &ns, 90, "Ready again", |o| {
-        condition(o, "Ready").is_some_and(|(s, _, _)| s == "True")
-            && o.status.as_ref().and_then(|s| s.observed_generation) == o.metadata.generation
+        condition(o, "Ready").is_some_and(|(s, _, _)| s == "True") && ready_generation(o) == o.metadata.generation
     })
     .await;
 }

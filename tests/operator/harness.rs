@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use clap::Parser;
 use k8s_openapi::api::apps::v1::Deployment;
 use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams};
 use kube::core::{ApiResource, GroupVersionKind};
@@ -14,7 +13,8 @@ use tokio::sync::{Mutex, MutexGuard};
 use tokio::task::JoinHandle;
 
 use flux_operator_rs::api::{FluxInstance, FluxReport};
-use flux_operator_rs::controller::{RunArgs, run_with};
+use flux_operator_rs::controller::config::parse_duration;
+use flux_operator_rs::controller::{OperatorConfig, run_with};
 
 use crate::common::{self, FIELD_MANAGER};
 
@@ -23,12 +23,6 @@ static SERIAL: Mutex<()> = Mutex::const_new(());
 
 pub async fn serial() -> MutexGuard<'static, ()> {
     SERIAL.lock().await
-}
-
-#[derive(Parser)]
-struct Args {
-    #[command(flatten)]
-    run: RunArgs,
 }
 
 pub fn distribution() -> String {
@@ -40,7 +34,7 @@ pub fn distribution() -> String {
 
 /// A running operator; stopped when dropped.
 pub struct Operator {
-    handle: JoinHandle<Result<(), String>>,
+    handle: JoinHandle<Result<(), flux_operator_rs::controller::RunError>>,
 }
 
 impl Drop for Operator {
@@ -62,25 +56,57 @@ pub fn start_operator_until(
     extra: &[&str],
     shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
 ) -> Operator {
-    let defaults = [
-        format!("--runtime-namespace={namespace}"),
-        format!("--storage-path={}", distribution()),
-        "--enable-leader-election=false".to_owned(),
-        "--min-retry-delay=500ms".to_owned(),
-        "--max-retry-delay=5s".to_owned(),
-        "--metrics-addr=127.0.0.1:0".to_owned(),
-        "--health-addr=127.0.0.1:0".to_owned(),
-    ];
-    let flag = |arg: &str| arg.split('=').next().unwrap_or_default().to_owned();
-    let overridden: Vec<String> = extra.iter().map(|a| flag(a)).collect();
-    let mut argv = vec!["test".to_owned()];
-    argv.extend(defaults.into_iter().filter(|d| !overridden.contains(&flag(d))));
-    argv.extend(extra.iter().map(|s| s.to_string()));
-    let args = Args::try_parse_from(&argv)
-        .unwrap_or_else(|e| panic!("operator flags {argv:?}: {e}"))
-        .run;
+    let config = operator_config(namespace, extra);
     Operator {
-        handle: tokio::spawn(async move { run_with(common::config().await, args, shutdown).await }),
+        handle: tokio::spawn(async move { run_with(common::config().await, config, shutdown).await }),
+    }
+}
+
+/// The configuration the tests run the operator with: the shared distribution, no leader
+/// election, short retries, ports the system picks; `extra` flags override.
+pub fn operator_config(namespace: &str, extra: &[&str]) -> OperatorConfig {
+    let mut config = OperatorConfig {
+        runtime_namespace: namespace.to_owned(),
+        storage_path: distribution().into(),
+        enable_leader_election: false,
+        min_retry_delay: Duration::from_millis(500),
+        max_retry_delay: Duration::from_secs(5),
+        metrics_addr: "127.0.0.1:0".to_owned(),
+        health_addr: "127.0.0.1:0".to_owned(),
+        ..OperatorConfig::default()
+    };
+    for flag in extra {
+        set_flag(&mut config, flag);
+    }
+    config
+}
+
+/// The tests' operator flags, as `run` would read them (the binary's own parsing is
+/// tested with the binary: `process::` and the chart tests start it).
+fn set_flag(config: &mut OperatorConfig, flag: &str) {
+    let (name, value) = flag.split_once('=').unwrap_or((flag, "true"));
+    let duration = || parse_duration(value).unwrap_or_else(|e| panic!("{flag}: {e}"));
+    let on = || value.parse::<bool>().unwrap_or_else(|e| panic!("{flag}: {e}"));
+    match name {
+        "--enable-leader-election" => config.enable_leader_election = on(),
+        "--leader-election-lease-duration" => config.leader_election_lease_duration = duration(),
+        "--leader-election-renew-deadline" => config.leader_election_renew_deadline = duration(),
+        "--leader-election-retry-period" => config.leader_election_retry_period = duration(),
+        "--concurrent" => config.concurrent = value.parse().unwrap_or_else(|e| panic!("{flag}: {e}")),
+        "--reporting-interval" => config.reporting_interval = duration(),
+        "--metrics-addr" => config.metrics_addr = value.to_owned(),
+        "--health-addr" => config.health_addr = value.to_owned(),
+        "--requeue-dependency" => config.requeue_dependency = duration(),
+        "--default-service-account" => config.default_service_account = Some(value.to_owned()),
+        "--notification-controller-address" => config.notification_controller_address = Some(value.to_owned()),
+        "--artifact-plain-http-registries" => {
+            config.artifact_plain_http_registries = value.split(',').map(str::to_owned).collect()
+        }
+        "--artifact-cache-path" => config.artifact_cache_path = Some(value.into()),
+        "--artifact-ca-file" => config.artifact_ca_file = Some(value.into()),
+        "--artifact-timeout" => config.artifact_timeout = duration(),
+        "--storage-path" => config.storage_path = value.into(),
+        other => panic!("the test harness does not know the flag {other}"),
     }
 }
 
@@ -158,16 +184,27 @@ pub async fn wait_instance(
     check: impl Fn(&FluxInstance) -> bool,
 ) -> FluxInstance {
     let api: Api<FluxInstance> = Api::namespaced(client.clone(), namespace);
+    wait_for(&api, "flux", seconds, what, check).await
+}
+
+/// Polls the object until `check` holds, or panics with its last status.
+pub async fn wait_for<K>(api: &Api<K>, name: &str, seconds: u64, what: &str, check: impl Fn(&K) -> bool) -> K
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + serde::Serialize + std::fmt::Debug,
+{
     let deadline = tokio::time::Instant::now() + Duration::from_secs(seconds);
     loop {
-        let last = api.get_opt("flux").await.expect("get FluxInstance");
+        let last = api.get_opt(name).await.expect("get");
         if let Some(obj) = &last
             && check(obj)
         {
             return obj.clone();
         }
         if tokio::time::Instant::now() > deadline {
-            let status = last.map(|o| serde_json::to_string_pretty(&o.status).unwrap_or_default());
+            let status = last.map(|o| {
+                serde_json::to_string_pretty(&serde_json::to_value(&o).unwrap_or_default()["status"])
+                    .unwrap_or_default()
+            });
             panic!("timed out after {seconds}s waiting for: {what}\nlast status: {status:?}");
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
@@ -175,9 +212,15 @@ pub async fn wait_instance(
 }
 
 pub fn condition(obj: &FluxInstance, type_: &str) -> Option<(String, String, String)> {
-    obj.status
-        .as_ref()?
-        .conditions
+    find_condition(&obj.status.as_ref()?.conditions, type_)
+}
+
+/// (status, reason, message) of the condition `type_`.
+pub fn find_condition(
+    conditions: &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition],
+    type_: &str,
+) -> Option<(String, String, String)> {
+    conditions
         .iter()
         .find(|c| c.type_ == type_)
         .map(|c| (c.status.clone(), c.reason.clone(), c.message.clone()))
@@ -190,7 +233,16 @@ pub fn is_ready_at(obj: &FluxInstance, revision_prefix: &str) -> bool {
         && status
             .and_then(|s| s.last_applied_revision.as_deref())
             .is_some_and(|r| r.starts_with(revision_prefix))
-        && status.and_then(|s| s.observed_generation) == obj.metadata.generation
+        && ready_generation(obj) == obj.metadata.generation
+}
+
+/// The generation the Ready condition was written for (upstream has no
+/// status.observedGeneration; the conditions carry it).
+pub fn ready_generation(obj: &FluxInstance) -> Option<i64> {
+    obj.status
+        .as_ref()
+        .and_then(|s| s.conditions.iter().find(|c| c.type_ == "Ready"))
+        .and_then(|c| c.observed_generation)
 }
 
 pub fn resource(group: &str, version: &str, kind: &str) -> ApiResource {
@@ -269,4 +321,39 @@ pub async fn request_counts(client: &Client) -> RequestCounts {
         *counts.entry(key).or_insert(0.0) += value.parse::<f64>().unwrap_or(0.0);
     }
     counts
+}
+
+/// Stops this test bed's kube-apiserver (`hack/testbed.sh stop-apiserver`): an outage until
+/// [`start_apiserver`]. Only for scenarios that hold [`serial`].
+pub fn stop_apiserver() {
+    testbed_command("stop-apiserver");
+}
+
+/// Starts the kube-apiserver stopped by [`stop_apiserver`] with the same arguments; returns
+/// once it answers /readyz.
+pub fn start_apiserver() {
+    testbed_command("start-apiserver");
+}
+
+fn testbed_command(command: &str) {
+    let status = std::process::Command::new(common::project_root().join("hack/testbed.sh"))
+        .arg(command)
+        .arg(common::testbed_dir())
+        .status()
+        .expect("run hack/testbed.sh");
+    assert!(status.success(), "hack/testbed.sh {command} failed");
+}
+
+/// The events of `ns` about FluxInstances with `reason`.
+pub async fn instance_events(client: &Client, ns: &str, reason: &str) -> Vec<k8s_openapi::api::events::v1::Event> {
+    let events: Api<k8s_openapi::api::events::v1::Event> = Api::namespaced(client.clone(), ns);
+    events
+        .list(&ListParams::default())
+        .await
+        .expect("list events")
+        .items
+        .into_iter()
+        .filter(|e| e.regarding.as_ref().and_then(|r| r.kind.as_deref()) == Some("FluxInstance"))
+        .filter(|e| e.reason.as_deref() == Some(reason))
+        .collect()
 }

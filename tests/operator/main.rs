@@ -9,9 +9,16 @@ pub mod harness;
 pub mod prometheus;
 
 mod artifact;
+mod faults;
 mod flux_objects;
 mod notify;
 mod process;
 mod reconciler;
 mod report;
 mod report_metrics;
+mod resourceset;
+mod resourceset_inputs;
+mod resourceset_sources;
+mod resourceset_steps;
+mod resourceset_tenancy;
+mod rset_bed;

@@ -154,6 +154,26 @@ async fn alert_on_flux_instance(client: &Client, namespace: &str, receiver: &str
     }
 }
 
+/// Deletes the Provider and Alert while the notification-controller still runs to remove
+/// its finalizers: left behind, they would hold the Flux CRDs of later tests terminating
+/// forever once an uninstall deletes those.
+async fn remove_alert(client: &Client, namespace: &str) {
+    for (kind, name) in [("Alert", "flux-instance"), ("Provider", "receiver")] {
+        let api = Api::<DynamicObject>::namespaced_with(client.clone(), namespace, &notification_resource(kind));
+        api.delete(name, &Default::default())
+            .await
+            .expect("delete notification object");
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        while api.get_opt(name).await.expect("get").is_some() {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{kind} {name} was not removed within 30 s"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
 /// Waits until a received event has `reason` and a message starting with `prefix`.
 async fn wait_event(received: &Received, reason: &str, prefix: &str) -> Value {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
@@ -219,6 +239,7 @@ async fn install_and_upgrade_events_reach_an_alert_on_flux_instance() {
             .unwrap_or_default()
             .starts_with("v2.9.")
     );
+    remove_alert(&client, &ns).await;
 }
 
 #[tokio::test]

@@ -77,15 +77,14 @@ impl TestBed {
         self.dir.join("kubeconfig")
     }
 
-    /// Installs our CRDs plus stand-ins for ResourceSet and ResourceSetInputProvider, and
-    /// creates the namespace the operators run in.
+    /// Installs our four CRDs (upstream's manager needs ResourceSet's two as well) and creates
+    /// the namespace the operators run in.
     pub async fn prepare(&self, namespace: &str) -> Result<(), ParityError> {
         let api: Api<CustomResourceDefinition> = Api::all(self.client.clone());
-        let mut crds: Vec<Value> = flux_operator_rs::api::crds()
+        let crds: Vec<Value> = flux_operator_rs::api::crds()
             .into_iter()
             .map(|crd| serde_json::to_value(crd).expect("CRD as JSON"))
             .collect();
-        crds.extend(stand_in_crds());
         for crd in &crds {
             let name = crd["metadata"]["name"].as_str().unwrap_or_default().to_owned();
             api.patch(&name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(crd))
@@ -137,36 +136,4 @@ pub async fn client(kubeconfig: &Path) -> Result<Client, ParityError> {
         .await
         .map_err(|e| ParityError::Client(e.to_string()))?;
     Client::try_from(config).map_err(|e| ParityError::Client(e.to_string()))
-}
-
-/// Upstream's manager also watches ResourceSet and ResourceSetInputProvider, and exits after
-/// two minutes ("timed out waiting for cache to be synced") when their CRDs are missing. This
-/// project implements neither kind, so the test bed gets schemaless stand-ins for both
-/// operators alike (they appear in both FluxReports' reconcilers).
-fn stand_in_crds() -> Vec<Value> {
-    [
-        ("ResourceSet", "resourcesets"),
-        ("ResourceSetInputProvider", "resourcesetinputproviders"),
-    ]
-    .into_iter()
-    .map(|(kind, plural)| {
-        json!({
-            "apiVersion": "apiextensions.k8s.io/v1",
-            "kind": "CustomResourceDefinition",
-            "metadata": {"name": format!("{plural}.fluxcd.controlplane.io")},
-            "spec": {
-                "group": "fluxcd.controlplane.io",
-                "names": {"kind": kind, "listKind": format!("{kind}List"), "plural": plural,
-                          "singular": kind.to_lowercase()},
-                "scope": "Namespaced",
-                "versions": [{
-                    "name": "v1", "served": true, "storage": true,
-                    "subresources": {"status": {}},
-                    "schema": {"openAPIV3Schema": {"type": "object",
-                                                   "x-kubernetes-preserve-unknown-fields": true}}
-                }]
-            }
-        })
-    })
-    .collect()
 }

@@ -114,21 +114,28 @@ impl Prometheus {
     /// Scrapes `127.0.0.1:{target_port}` as job `job` and evaluates `rule_files`, both
     /// every second.
     pub fn start(job: &str, target_port: u16, rule_files: &[&Path]) -> Self {
-        let dir = tempfile::tempdir().expect("tempdir");
         let rules: String = rule_files.iter().map(|f| format!("- {}\n", f.display())).collect();
-        let config = format!(
-            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files:\n{rules}scrape_configs:\n- job_name: {job}\n  static_configs:\n  - targets: ['127.0.0.1:{target_port}']\n"
-        );
+        Self::with_config(
+            Path::new("prometheus"),
+            &format!(
+                "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files:\n{rules}scrape_configs:\n- job_name: {job}\n  static_configs:\n  - targets: ['127.0.0.1:{target_port}']\n"
+            ),
+        )
+    }
+
+    /// `binary` (Debian's `prometheus`, or another build) with this configuration file's text.
+    pub fn with_config(binary: &Path, config: &str) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
         std::fs::write(dir.path().join("prometheus.yml"), config).expect("write prometheus.yml");
         let port = free_port();
-        let child = Command::new("prometheus")
+        let child = Command::new(binary)
             .arg(format!("--config.file={}", dir.path().join("prometheus.yml").display()))
             .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(dir.path().join("prometheus.log")).expect("log file"))
             .spawn()
-            .expect("start prometheus (Debian package prometheus, installed by .ci/run)");
+            .unwrap_or_else(|e| panic!("start {} (.ci/run installs it): {e}", binary.display()));
         Prometheus { child, dir, port }
     }
 

@@ -61,6 +61,8 @@ async fn crds_apply_and_become_established() {
     for name in [
         "fluxinstances.fluxcd.controlplane.io",
         "fluxreports.fluxcd.controlplane.io",
+        "resourcesets.fluxcd.controlplane.io",
+        "resourcesetinputproviders.fluxcd.controlplane.io",
     ] {
         let crd = api.get(name).await.expect("CRD exists");
         let conditions = crd.status.and_then(|s| s.conditions).unwrap_or_default();
@@ -349,7 +351,6 @@ async fn status_is_written_through_the_status_subresource() {
     let status = json!({
         "apiVersion": "fluxcd.controlplane.io/v1", "kind": "FluxInstance",
         "status": {
-            "observedGeneration": generation,
             "lastAttemptedRevision": "v2.9.4@sha256:abc",
             "conditions": [{
                 "type": "Ready", "status": "True", "reason": "ReconciliationSucceeded",

@@ -17,6 +17,23 @@ pub fn project_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+static TESTBED_FLAGS: OnceLock<Vec<&'static str>> = OnceLock::new();
+
+/// Flags of `hack/testbed.sh up` for this binary's test bed (`--full`, `--node`); call it
+/// before anything starts the test bed.
+pub fn testbed_flags(flags: &[&'static str]) {
+    TESTBED_FLAGS
+        .set(flags.to_vec())
+        .expect("testbed_flags is called once, before the test bed starts");
+}
+
+/// The folder of this test binary's test bed (ca.crt, port, and with `--node` registry).
+pub fn testbed_dir() -> &'static Path {
+    kubeconfig()
+        .parent()
+        .expect("the kubeconfig is in the test bed's folder")
+}
+
 /// The kubeconfig of this test binary's test bed. `FLUX_TESTBED_KUBECONFIG` reuses a running
 /// one (started by hand with `hack/testbed.sh up DIR`).
 pub fn kubeconfig() -> &'static Path {
@@ -35,6 +52,7 @@ pub fn kubeconfig() -> &'static Path {
         let status = Command::new(project_root().join("hack/testbed.sh"))
             .arg("up")
             .arg(&dir)
+            .args(TESTBED_FLAGS.get_or_init(Vec::new))
             .arg("--owner-pid")
             .arg(std::process::id().to_string())
             .status()

@@ -4,4 +4,5 @@
 mod api_validation;
 mod build_dry_run;
 pub mod common;
+mod resourceset_validation;
 mod wait_cli;

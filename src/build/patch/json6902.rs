@@ -6,26 +6,53 @@
 
 use serde_json::{Map, Value};
 
+use crate::build::size::{COPY_LIMIT, human, json_size};
+use crate::text::shorten;
+
 /// One decoded operation: the JSON object as written, interpreted when applied.
 pub(crate) type Operation = Map<String, Value>;
 
-/// Why an operation failed, naming the operation.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct OpError {
-    pub(crate) index: usize,
-    pub(crate) op: String,
-    pub(crate) path: String,
-    pub(crate) message: String,
+/// Why an operation failed, naming the operation by its place in the patch, `op` and `path`.
+#[derive(Debug, thiserror::Error)]
+#[error("operation {index} ({} {:?}): {failure}", shorten(op), shorten(path))]
+pub struct OpError {
+    pub index: usize,
+    pub op: String,
+    pub path: String,
+    #[source]
+    pub failure: OpFailure,
 }
 
-impl std::fmt::Display for OpError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "operation {} ({} {:?}): {}",
-            self.index, self.op, self.path, self.message
-        )
-    }
+/// Why one operation does not fit the document. Keys and paths are as written, decoded.
+#[derive(Debug, thiserror::Error)]
+pub enum OpFailure {
+    #[error("{:?} is not an array index", shorten(key))]
+    NotAnIndex { key: String },
+    #[error("array index {} is out of bounds", shorten(key))]
+    IndexOutOfBounds { key: String },
+    /// The parent of the last path segment is a scalar.
+    #[error("not a container")]
+    NotAContainer,
+    #[error("no key {:?} to remove", shorten(key))]
+    NoKey { key: String },
+    #[error("path {:?} does not exist", shorten(path))]
+    NoPath { path: String },
+    #[error("operation has no {field:?} field")]
+    MissingField { field: &'static str },
+    #[error("operation's {field:?} field is not a string")]
+    FieldNotAString { field: &'static str },
+    #[error("the value replacing the whole object must be an object or a list")]
+    WholeObjectNotAContainer,
+    #[error("a test operation needs a value")]
+    TestWithoutValue,
+    /// A `test` operation found another value; both as JSON text.
+    #[error("the value is {}, not {}", shorten(actual), shorten(expected))]
+    TestFailed { actual: String, expected: String },
+    #[error("unknown operation {:?}", shorten(op))]
+    UnknownOperation { op: String },
+    /// The copy operations copied more than [`COPY_LIMIT`] in all.
+    #[error("the patch's copy operations copy more than {} into one object", human(COPY_LIMIT))]
+    CopyLimit,
 }
 
 /// Decodes `~1` and `~0` in one left-to-right pass, so that `~01` is `~1` and not `/`.
@@ -64,14 +91,22 @@ fn atoi(s: &str) -> Option<i64> {
 
 /// Resolves an array index the way the library does: negative values count from the end,
 /// down to `-len`.
-fn resolve_index(key: &str, len: usize) -> Result<usize, String> {
-    let idx = atoi(key).ok_or_else(|| format!("{key:?} is not an array index"))?;
+fn resolve_index(key: &str, len: usize) -> Result<usize, OpFailure> {
+    let idx = atoi(key).ok_or_else(|| not_an_index(key))?;
     let len = len as i64;
     let idx = if idx < 0 { idx + len } else { idx };
     if idx < 0 || idx >= len {
-        return Err(format!("array index {key} is out of bounds"));
+        return Err(out_of_bounds(key));
     }
     Ok(idx as usize)
+}
+
+fn not_an_index(key: &str) -> OpFailure {
+    OpFailure::NotAnIndex { key: key.to_string() }
+}
+
+fn out_of_bounds(key: &str) -> OpFailure {
+    OpFailure::IndexOutOfBounds { key: key.to_string() }
 }
 
 /// The container of the last path segment, and that segment decoded; `None` when a segment on
@@ -99,15 +134,30 @@ fn find_parent<'a>(doc: &'a mut Value, path: &str) -> Option<(&'a mut Value, Str
     Some((current, decode_segment(segments[segments.len() - 1])))
 }
 
-fn get(container: &Value, key: &str) -> Result<Option<Value>, String> {
+fn get(container: &Value, key: &str) -> Result<Option<Value>, OpFailure> {
     match container {
         Value::Object(map) => Ok(map.get(key).cloned()),
         Value::Array(items) => Ok(Some(items[resolve_index(key, items.len())?].clone())),
-        _ => Err("not a container".to_string()),
+        _ => Err(OpFailure::NotAContainer),
     }
 }
 
-fn add(container: &mut Value, key: &str, value: Value) -> Result<(), String> {
+/// [`get`] for `copy`: counts the value's size into `copied` first, so that copying an
+/// object into itself again and again stops at [`COPY_LIMIT`] instead of doubling it.
+fn get_budgeted(container: &Value, key: &str, copied: &mut usize) -> Result<Option<Value>, OpFailure> {
+    let found = match container {
+        Value::Object(map) => map.get(key),
+        Value::Array(items) => Some(&items[resolve_index(key, items.len())?]),
+        _ => return Err(OpFailure::NotAContainer),
+    };
+    if let Some(value) = found {
+        let left = COPY_LIMIT - *copied;
+        *copied += json_size(value, left).ok_or(OpFailure::CopyLimit)?;
+    }
+    Ok(found.cloned())
+}
+
+fn add(container: &mut Value, key: &str, value: Value) -> Result<(), OpFailure> {
     match container {
         Value::Object(map) => {
             map.insert(key.to_string(), value);
@@ -118,35 +168,35 @@ fn add(container: &mut Value, key: &str, value: Value) -> Result<(), String> {
                 items.push(value);
                 return Ok(());
             }
-            let idx = atoi(key).ok_or_else(|| format!("{key:?} is not an array index"))?;
+            let idx = atoi(key).ok_or_else(|| not_an_index(key))?;
             let len = items.len() as i64 + 1;
             if idx >= len || idx < -len {
-                return Err(format!("array index {key} is out of bounds"));
+                return Err(out_of_bounds(key));
             }
             let idx = if idx < 0 { idx + len } else { idx };
             items.insert(idx as usize, value);
             Ok(())
         }
-        _ => Err("not a container".to_string()),
+        _ => Err(OpFailure::NotAContainer),
     }
 }
 
-fn remove(container: &mut Value, key: &str) -> Result<Value, String> {
+fn remove(container: &mut Value, key: &str) -> Result<Value, OpFailure> {
     match container {
-        Value::Object(map) => map.remove(key).ok_or_else(|| format!("no key {key:?} to remove")),
+        Value::Object(map) => map.remove(key).ok_or_else(|| OpFailure::NoKey { key: key.to_string() }),
         Value::Array(items) => {
             let idx = resolve_index(key, items.len())?;
             Ok(items.remove(idx))
         }
-        _ => Err("not a container".to_string()),
+        _ => Err(OpFailure::NotAContainer),
     }
 }
 
-fn string_field(op: &Operation, name: &str) -> Result<String, String> {
-    match op.get(name) {
+fn string_field(op: &Operation, field: &'static str) -> Result<String, OpFailure> {
+    match op.get(field) {
         Some(Value::String(s)) => Ok(s.clone()),
-        Some(Value::Null) | None => Err(format!("operation has no {name:?} field")),
-        Some(_) => Err(format!("operation's {name:?} field is not a string")),
+        Some(Value::Null) | None => Err(OpFailure::MissingField { field }),
+        Some(_) => Err(OpFailure::FieldNotAString { field }),
     }
 }
 
@@ -155,8 +205,24 @@ fn value_of(op: &Operation) -> Value {
     op.get("value").cloned().unwrap_or(Value::Null)
 }
 
-fn apply_one(doc: &mut Value, op: &Operation, kind: &str) -> Result<(), String> {
-    let missing = |path: &str| format!("path {path:?} does not exist");
+fn missing(path: &str) -> OpFailure {
+    OpFailure::NoPath { path: path.to_string() }
+}
+
+fn apply_one(doc: &mut Value, op: &Operation, kind: &str, copied: &mut usize) -> Result<(), OpFailure> {
+    if kind != "copy" {
+        return apply_plain(doc, op, kind);
+    }
+    let from = string_field(op, "from")?;
+    let (parent, key) = find_parent(doc, &from).ok_or_else(|| missing(&from))?;
+    let value = get_budgeted(parent, &key, copied)?.unwrap_or(Value::Null);
+    let path = string_field(op, "path")?;
+    let (parent, key) = find_parent(doc, &path).ok_or_else(|| missing(&path))?;
+    add(parent, &key, value)
+}
+
+/// Every operation but `copy`, which [`apply_one`] budgets.
+fn apply_plain(doc: &mut Value, op: &Operation, kind: &str) -> Result<(), OpFailure> {
     match kind {
         "add" => {
             let path = string_field(op, "path")?;
@@ -173,7 +239,7 @@ fn apply_one(doc: &mut Value, op: &Operation, kind: &str) -> Result<(), String> 
             let value = value_of(op);
             if path.is_empty() {
                 if !matches!(value, Value::Object(_) | Value::Array(_)) {
-                    return Err("the value replacing the whole object must be an object or a list".to_string());
+                    return Err(OpFailure::WholeObjectNotAContainer);
                 }
                 *doc = value;
                 return Ok(());
@@ -199,19 +265,11 @@ fn apply_one(doc: &mut Value, op: &Operation, kind: &str) -> Result<(), String> 
             let (parent, key) = find_parent(doc, &path).ok_or_else(|| missing(&path))?;
             add(parent, &key, value)
         }
-        "copy" => {
-            let from = string_field(op, "from")?;
-            let (parent, key) = find_parent(doc, &from).ok_or_else(|| missing(&from))?;
-            let value = get(parent, &key)?.unwrap_or(Value::Null);
-            let path = string_field(op, "path")?;
-            let (parent, key) = find_parent(doc, &path).ok_or_else(|| missing(&path))?;
-            add(parent, &key, value)
-        }
         "test" => {
             let path = string_field(op, "path")?;
             // The library cannot test without a value (it fails, or crashes on a missing path).
             if !op.contains_key("value") {
-                return Err("a test operation needs a value".to_string());
+                return Err(OpFailure::TestWithoutValue);
             }
             let expected = value_of(op);
             let actual = if path.is_empty() {
@@ -225,16 +283,20 @@ fn apply_one(doc: &mut Value, op: &Operation, kind: &str) -> Result<(), String> 
             if actual == expected {
                 Ok(())
             } else {
-                Err(format!("the value is {actual}, not {expected}"))
+                Err(OpFailure::TestFailed {
+                    actual: actual.to_string(),
+                    expected: expected.to_string(),
+                })
             }
         }
-        other => Err(format!("unknown operation {other:?}")),
+        other => Err(OpFailure::UnknownOperation { op: other.to_string() }),
     }
 }
 
 /// Applies the operations in order; on error the document may be partly patched (the caller
 /// keeps the original).
 pub(crate) fn apply(doc: &mut Value, ops: &[Operation]) -> Result<(), OpError> {
+    let mut copied = 0;
     for (index, op) in ops.iter().enumerate() {
         let kind = match op.get("op") {
             Some(Value::String(s)) => s.clone(),
@@ -244,11 +306,11 @@ pub(crate) fn apply(doc: &mut Value, ops: &[Operation]) -> Result<(), OpError> {
             Some(Value::String(s)) => s.clone(),
             _ => String::new(),
         };
-        apply_one(doc, op, &kind).map_err(|message| OpError {
+        apply_one(doc, op, &kind, &mut copied).map_err(|failure| OpError {
             index,
             op: kind.clone(),
             path,
-            message,
+            failure,
         })?;
     }
     Ok(())
@@ -350,8 +412,9 @@ mod tests {
         ];
         for patch in cases {
             let err = patched(doc.clone(), patch.clone()).expect_err("fails");
+            let failure = err.failure.to_string();
             assert!(
-                err.message.contains("does not exist") || err.message.contains("no key"),
+                failure.contains("does not exist") || failure.contains("no key"),
                 "{patch}: {err}"
             );
         }

@@ -8,69 +8,47 @@
 //! name and namespace, and is an error when there is none (as in kustomize); a patch with a
 //! target that selects nothing does nothing (as in kustomize and the upstream operator).
 
+mod check;
+mod error;
 mod json6902;
 mod merge_keys;
+mod normalize;
 mod parse;
 mod selector;
 mod strategic_merge;
 mod target;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
+use self::check::{Sizes, Touched};
+use self::normalize::{ensure_annotations, normalize_annotations, restore_identity, retargeted};
 use self::parse::PatchBody;
-use self::strategic_merge::{Merged, scalar_text};
+use self::strategic_merge::Merged;
 use self::target::{ObjectId, Target};
-use crate::api::Patch;
+use crate::api::PatchSpec;
 
-/// A patch that cannot be applied; the message starts with `spec.kustomize.patches[<i>]`.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// The patch text is neither a strategic-merge patch nor a list of operations, or does not
-    /// fit its target (several objects with a target, operations without one).
-    #[error("spec.kustomize.patches[{index}]: {message}")]
-    InvalidPatch { index: usize, message: String },
-    /// A target field is not a valid regular expression or selector.
-    #[error("spec.kustomize.patches[{index}]: {message}")]
-    InvalidTarget { index: usize, message: String },
-    /// A strategic-merge patch without target names no object.
-    #[error("spec.kustomize.patches[{index}]: {message}")]
-    NoMatch { index: usize, message: String },
-    /// Applying the patch to an object failed.
-    #[error("spec.kustomize.patches[{index}]: {message}")]
-    Failed { index: usize, message: String },
-}
-
-impl Error {
-    /// The status condition reason of this error.
-    pub fn reason(&self) -> &'static str {
-        crate::api::reason::BUILD_FAILED
-    }
-
-    /// The index of the offending patch in `spec.kustomize.patches`.
-    pub fn index(&self) -> usize {
-        match self {
-            Error::InvalidPatch { index, .. }
-            | Error::InvalidTarget { index, .. }
-            | Error::NoMatch { index, .. }
-            | Error::Failed { index, .. } => *index,
-        }
-    }
-}
+pub use self::check::{Limit, Problem};
+pub use self::error::{Error, Failure};
+pub use self::json6902::{OpError, OpFailure};
+pub use self::parse::{ObjectsError, OperationsError, ParseError};
+pub use self::selector::{RequirementError, SelectorError};
+pub use self::strategic_merge::{ElementError, MergeError};
+pub use self::target::TargetError;
 
 struct Compiled {
     body: PatchBody,
     target: Option<Target>,
 }
 
-fn compile(index: usize, patch: &Patch) -> Result<Compiled, Error> {
+fn compile(index: usize, patch: &PatchSpec) -> Result<Compiled, Error> {
     let body =
-        parse::parse(&patch.patch, patch.target.is_some()).map_err(|message| Error::InvalidPatch { index, message })?;
+        parse::parse(&patch.patch, patch.target.is_some()).map_err(|source| Error::InvalidPatch { index, source })?;
     let target = patch
         .target
         .as_ref()
         .map(Target::compile)
         .transpose()
-        .map_err(|message| Error::InvalidTarget { index, message })?;
+        .map_err(|source| Error::InvalidTarget { index, source })?;
     Ok(Compiled { body, target })
 }
 
@@ -82,6 +60,11 @@ struct Work<'a> {
     /// kustomize remembers an object's identities before each JSON patch; the first is its
     /// original identity, which targets may still name.
     previous_ids: Vec<Vec<ObjectId>>,
+    /// The patch being applied.
+    index: usize,
+    /// Which objects the patches changed, and what they were.
+    touched: Vec<Option<Touched>>,
+    sizes: Sizes,
 }
 
 impl Work<'_> {
@@ -104,7 +87,21 @@ impl Work<'_> {
         if !self.originals.iter().any(|(j, _)| *j == i) {
             self.originals.push((i, self.objects[i].clone()));
         }
+        let patch = self.index;
+        let was = self.touched[i]
+            .take()
+            .map_or_else(|| ObjectId::of(&self.objects[i]), |t| t.was);
+        self.touched[i] = Some(Touched { patch, was });
         std::mem::take(&mut self.objects[i])
+    }
+
+    /// Counts the size of object `i` after the current patch changed it.
+    fn measure(&mut self, i: usize, id: &ObjectId) -> Result<(), Error> {
+        self.sizes.update(i, &self.objects[i]).map_err(|limit| Error::TooLarge {
+            index: self.index,
+            object: id.to_string(),
+            limit,
+        })
     }
 
     fn restore(&mut self) {
@@ -114,7 +111,8 @@ impl Work<'_> {
     }
 
     fn apply(&mut self, index: usize, compiled: &Compiled) -> Result<(), Error> {
-        let failed = |message: String| Error::Failed { index, message };
+        self.index = index;
+        let failed = |source: Failure| Error::Failed { index, source };
         match (&compiled.body, &compiled.target) {
             (PatchBody::Strategic(objects), None) => {
                 for patch_object in objects {
@@ -130,18 +128,15 @@ impl Work<'_> {
                         })
                         .collect();
                     match found[..] {
-                        [i] => self.merge_into(i, patch_object, false).map_err(failed)?,
+                        [i] => self.merge_into(i, patch_object, false)?,
                         [] => {
                             return Err(Error::NoMatch {
                                 index,
-                                message: format!(
-                                    "no object is the patch's {id} (apiVersion {:?}); a patch without target applies \
-                                     to the object of the same apiVersion, kind, name and namespace",
-                                    id.api_version
-                                ),
+                                object: id.to_string(),
+                                api_version: id.api_version,
                             });
                         }
-                        _ => return Err(failed(format!("several objects are the patch's {id}"))),
+                        _ => return Err(failed(Failure::SeveralObjects { object: id.to_string() })),
                     }
                 }
             }
@@ -151,24 +146,24 @@ impl Work<'_> {
                     match body {
                         PatchBody::Strategic(objects) => {
                             for patch_object in objects {
-                                self.merge_into(i, patch_object, true).map_err(failed)?;
+                                self.merge_into(i, patch_object, true)?;
                             }
                         }
-                        PatchBody::Json6902(ops) => self.apply_operations(i, ops).map_err(failed)?,
+                        PatchBody::Json6902(ops) => self.apply_operations(i, ops)?,
                     }
                 }
             }
             (PatchBody::Json6902(_), None) => {
                 return Err(Error::InvalidPatch {
                     index,
-                    message: "a JSON 6902 patch needs a target".to_string(),
+                    source: ParseError::NoTarget,
                 });
             }
         }
         Ok(())
     }
 
-    fn merge_into(&mut self, i: usize, patch_object: &Value, targeted: bool) -> Result<(), String> {
+    fn merge_into(&mut self, i: usize, patch_object: &Value, targeted: bool) -> Result<(), Error> {
         let object = self.take(i);
         let id = ObjectId::of(&object);
         let patch = if targeted {
@@ -177,7 +172,14 @@ impl Work<'_> {
             patch_object.clone()
         };
         let kind = object.get("kind").cloned();
-        match strategic_merge::merge(object, &patch).map_err(|e| format!("merging into {id}: {e}"))? {
+        let merged = strategic_merge::merge(object, &patch).map_err(|source| Error::Failed {
+            index: self.index,
+            source: Failure::Merge {
+                object: id.to_string(),
+                source,
+            },
+        })?;
+        match merged {
             Merged::Deleted => self.objects[i] = Value::Null,
             Merged::Unchanged(object) => self.objects[i] = object,
             Merged::Object(mut merged) => {
@@ -186,100 +188,40 @@ impl Work<'_> {
                 self.objects[i] = merged;
             }
         }
-        Ok(())
+        self.measure(i, &id)
     }
 
-    fn apply_operations(&mut self, i: usize, ops: &[json6902::Operation]) -> Result<(), String> {
+    fn apply_operations(&mut self, i: usize, ops: &[json6902::Operation]) -> Result<(), Error> {
+        let index = self.index;
         let id = ObjectId::of(&self.objects[i]);
         self.previous_ids[i].push(id.clone());
         let mut object = self.take(i);
-        json6902::apply(&mut object, ops).map_err(|e| format!("on {id}: {e}"))?;
+        // kustomize's own annotations are on every object while it applies a JSON patch, so
+        // `/metadata/annotations/<key>` can be added to an object without annotations.
+        ensure_annotations(&mut object);
+        json6902::apply(&mut object, ops).map_err(|source| match source.failure {
+            OpFailure::CopyLimit => Error::TooLarge {
+                index,
+                object: id.to_string(),
+                limit: Limit::Copy,
+            },
+            _ => Error::Failed {
+                index,
+                source: Failure::Operation {
+                    object: id.to_string(),
+                    source: Box::new(source),
+                },
+            },
+        })?;
         if !object.is_object() {
-            return Err(format!("on {id}: the patched object is no longer an object"));
+            return Err(Error::Failed {
+                index,
+                source: Failure::NotAnObject { object: id.to_string() },
+            });
         }
         normalize_annotations(&mut object);
         self.objects[i] = object;
-        Ok(())
-    }
-}
-
-/// kustomize merges a targeted patch as if it were written for the object: it takes the
-/// object's apiVersion, and its labels and annotations are read as maps of strings (so `null`
-/// becomes the string "null", and an empty map disappears).
-fn retargeted(patch: &Value, object: &Value) -> Value {
-    let mut patch = patch.clone();
-    let Value::Object(map) = &mut patch else { return patch };
-    match object.get("apiVersion") {
-        Some(v) => {
-            map.insert("apiVersion".to_string(), v.clone());
-        }
-        None => {
-            map.remove("apiVersion");
-        }
-    }
-    if let Some(Value::Object(metadata)) = map.get_mut("metadata") {
-        for field in ["labels", "annotations"] {
-            let strings: Option<Map<String, Value>> = match metadata.get(field) {
-                Some(Value::Object(m)) if !m.is_empty() => Some(
-                    m.iter()
-                        .map(|(k, v)| (k.clone(), Value::String(scalar_text(v))))
-                        .collect(),
-                ),
-                _ => None,
-            };
-            match strings {
-                Some(m) => {
-                    metadata.insert(field.to_string(), Value::Object(m));
-                }
-                None => {
-                    metadata.remove(field);
-                }
-            }
-        }
-    }
-    patch
-}
-
-/// A strategic merge cannot change what the object is: kustomize puts its kind, name and
-/// namespace back afterwards.
-fn restore_identity(object: &mut Value, kind: Option<Value>, id: &ObjectId) {
-    let Value::Object(map) = object else { return };
-    if let Some(kind) = kind {
-        map.insert("kind".to_string(), kind);
-    }
-    let metadata = map.entry("metadata").or_insert_with(|| Value::Object(Map::new()));
-    if !metadata.is_object() {
-        *metadata = Value::Object(Map::new());
-    }
-    if let Value::Object(metadata) = metadata {
-        metadata.insert("name".to_string(), Value::String(id.name.clone()));
-        if id.namespace.is_empty() {
-            metadata.remove("namespace");
-        } else {
-            metadata.insert("namespace".to_string(), Value::String(id.namespace.clone()));
-        }
-    }
-}
-
-/// kustomize keeps annotations as a map of strings and drops an empty one; a patched object's
-/// annotations get the same treatment (an annotation that is not a string would be refused by
-/// the API server anyway).
-fn normalize_annotations(object: &mut Value) {
-    let Some(Value::Object(metadata)) = object.get_mut("metadata") else {
-        return;
-    };
-    match metadata.get_mut("annotations") {
-        Some(Value::Object(annotations)) if !annotations.is_empty() => {
-            for v in annotations.values_mut() {
-                if !v.is_string() {
-                    *v = Value::String(scalar_text(v));
-                }
-            }
-        }
-        Some(_) => {
-            metadata.remove("annotations");
-        }
-        None => {}
+        self.measure(i, &id)
     }
 }
 
@@ -289,8 +231,8 @@ fn normalize_annotations(object: &mut Value) {
 /// An object that a patch deletes (`$patch: delete` at the top of a strategic-merge patch) is
 /// replaced by `Value::Null`; entries that are not objects are ignored by later patches.
 /// [`apply_patches_to_vec`] removes them.
-pub fn apply_patches(objects: &mut [Value], patches: &[Patch]) -> Result<(), Error> {
-    apply_patches_with_origins(objects, patches, &[])
+pub fn apply_patches(objects: &mut [Value], patches: &[PatchSpec]) -> Result<(), Error> {
+    apply_patches_with_origins(objects, patches, &[]).map(drop)
 }
 
 /// [`apply_patches`] for objects that had other identities before: `origins[i]` lists the
@@ -299,11 +241,11 @@ pub fn apply_patches(objects: &mut [Value], patches: &[Patch]) -> Result<(), Err
 /// original or current name and namespace, and a patch without target by any identity.
 pub fn apply_patches_with_origins(
     objects: &mut [Value],
-    patches: &[Patch],
+    patches: &[PatchSpec],
     origins: &[Vec<Value>],
-) -> Result<(), Error> {
+) -> Result<Patched, Error> {
     if patches.is_empty() {
-        return Ok(());
+        return Ok(Patched { touched: Vec::new() });
     }
     let compiled = patches
         .iter()
@@ -319,300 +261,53 @@ pub fn apply_patches_with_origins(
         })
         .collect();
     let mut work = Work {
+        sizes: Sizes::of(objects),
+        touched: vec![None; objects.len()],
         objects,
         originals: Vec::new(),
         previous_ids,
+        index: 0,
     };
-    for (index, compiled) in compiled.iter().enumerate() {
-        if let Err(e) = work.apply(index, compiled) {
-            work.restore();
-            return Err(e);
-        }
+    let applied = compiled
+        .iter()
+        .enumerate()
+        .try_for_each(|(index, compiled)| work.apply(index, compiled))
+        .and_then(|()| check::patched(work.objects, &work.touched));
+    if let Err(e) = applied {
+        work.restore();
+        return Err(e);
     }
-    Ok(())
+    Ok(Patched { touched: work.touched })
+}
+
+/// Which objects the patches changed, to check them again after the builder has moved
+/// them (into the instance namespace, where two objects may meet).
+pub struct Patched {
+    touched: Vec<Option<Touched>>,
+}
+
+impl Patched {
+    /// Drops the objects the patches deleted (left as `null`) from `objects`.
+    pub fn drop_deleted(&mut self, objects: &mut Vec<Value>) {
+        self.touched.resize(objects.len(), None);
+        let kept: Vec<bool> = objects.iter().map(Value::is_object).collect();
+        objects.retain(Value::is_object);
+        let mut kept = kept.into_iter();
+        self.touched.retain(|_| kept.next().unwrap_or(false));
+    }
+
+    /// The checks [`apply_patches`] made, again.
+    pub fn check(&self, objects: &[Value]) -> Result<(), Error> {
+        check::patched(objects, &self.touched)
+    }
 }
 
 /// [`apply_patches`], then drops the objects the patches deleted.
-pub fn apply_patches_to_vec(objects: &mut Vec<Value>, patches: &[Patch]) -> Result<(), Error> {
+pub fn apply_patches_to_vec(objects: &mut Vec<Value>, patches: &[PatchSpec]) -> Result<(), Error> {
     apply_patches(objects, patches)?;
     objects.retain(|o| !o.is_null());
     Ok(())
 }
 
 #[cfg(test)]
-mod tests {
-    use serde_json::json;
-
-    use super::*;
-    use crate::api::PatchTarget;
-
-    fn deployment(name: &str) -> Value {
-        json!({
-            "apiVersion": "apps/v1", "kind": "Deployment",
-            "metadata": {"name": name, "namespace": "flux-system", "labels": {"app": name}},
-            "spec": {"template": {"spec": {"containers": [{"name": "manager", "args": ["--log-level=info"]}]}}},
-        })
-    }
-
-    fn objects() -> Vec<Value> {
-        vec![
-            deployment("kustomize-controller"),
-            deployment("helm-controller"),
-            json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "webhook", "namespace": "flux-system"}}),
-        ]
-    }
-
-    fn patch(text: &str, target: Option<PatchTarget>) -> Patch {
-        Patch {
-            patch: text.to_string(),
-            target,
-        }
-    }
-
-    fn kind(kind: &str) -> Option<PatchTarget> {
-        Some(PatchTarget {
-            kind: Some(kind.to_string()),
-            ..Default::default()
-        })
-    }
-
-    #[test]
-    fn no_patches_change_nothing() {
-        let mut objs = objects();
-        apply_patches(&mut objs, &[]).expect("ok");
-        assert_eq!(objs, objects());
-    }
-
-    #[test]
-    fn json_patch_on_regex_target() {
-        let mut objs = objects();
-        let target = PatchTarget {
-            kind: Some("Deployment".into()),
-            name: Some("(kustomize|helm)-controller".into()),
-            ..Default::default()
-        };
-        let p = patch(
-            "- op: add\n  path: /spec/template/spec/containers/0/args/-\n  value: --concurrent=20\n",
-            Some(target),
-        );
-        apply_patches(&mut objs, &[p]).expect("applies");
-        for d in &objs[..2] {
-            assert_eq!(
-                d["spec"]["template"]["spec"]["containers"][0]["args"],
-                json!(["--log-level=info", "--concurrent=20"])
-            );
-        }
-        assert_eq!(objs[2], objects()[2]);
-    }
-
-    #[test]
-    fn strategic_merge_with_target_ignores_the_patch_name() {
-        let mut objs = objects();
-        let p = patch(
-            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: all\nspec:\n  replicas: 2\n",
-            kind("Deployment"),
-        );
-        apply_patches(&mut objs, &[p]).expect("applies");
-        assert_eq!(objs[0]["spec"]["replicas"], json!(2));
-        assert_eq!(objs[0]["metadata"]["name"], json!("kustomize-controller"));
-        assert_eq!(objs[1]["spec"]["replicas"], json!(2));
-    }
-
-    #[test]
-    fn strategic_merge_without_target_needs_the_identity() {
-        let mut objs = objects();
-        let p = patch(
-            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: helm-controller\n  namespace: flux-system\nspec:\n  replicas: 3\n",
-            None,
-        );
-        apply_patches(&mut objs, &[p]).expect("applies");
-        assert_eq!(objs[1]["spec"]["replicas"], json!(3));
-        assert!(objs[0]["spec"].get("replicas").is_none());
-    }
-
-    #[test]
-    fn patches_apply_in_order() {
-        let mut objs = objects();
-        let first = patch(
-            "[{\"op\": \"add\", \"path\": \"/spec/replicas\", \"value\": 1}]",
-            kind("Deployment"),
-        );
-        let second = patch(
-            "[{\"op\": \"replace\", \"path\": \"/spec/replicas\", \"value\": 5}]",
-            kind("Deployment"),
-        );
-        apply_patches(&mut objs, &[first, second]).expect("applies");
-        assert_eq!(objs[0]["spec"]["replicas"], json!(5));
-    }
-
-    #[test]
-    fn delete_removes_the_object() {
-        let mut objs = objects();
-        let p = patch(
-            "apiVersion: v1\nkind: Service\nmetadata:\n  name: webhook\n  namespace: flux-system\n$patch: delete\n",
-            None,
-        );
-        apply_patches(&mut objs, std::slice::from_ref(&p)).expect("applies");
-        assert!(objs[2].is_null());
-        let mut objs = objects();
-        apply_patches_to_vec(&mut objs, &[p]).expect("applies");
-        assert_eq!(objs.len(), 2);
-    }
-
-    fn error(objs: &mut [Value], patches: &[Patch]) -> Error {
-        let before = objs.to_vec();
-        let e = apply_patches(objs, patches).expect_err("fails");
-        assert_eq!(objs, &before[..], "all or nothing");
-        e
-    }
-
-    #[test]
-    fn error_not_an_object_nor_operations() {
-        let e = error(&mut objects(), &[patch("just: [text", kind("Deployment"))]);
-        assert!(matches!(e, Error::InvalidPatch { index: 0, .. }));
-        let e = error(&mut objects(), &[patch("replicas: 2\n", kind("Deployment"))]);
-        assert!(
-            e.to_string()
-                .starts_with("spec.kustomize.patches[0]: the patch is neither a strategic-merge patch"),
-            "{e}"
-        );
-    }
-
-    #[test]
-    fn error_op_on_missing_path() {
-        let ok = patch(
-            "[{\"op\": \"add\", \"path\": \"/spec/replicas\", \"value\": 1}]",
-            kind("Deployment"),
-        );
-        let bad = patch(
-            "- op: replace\n  path: /spec/strategy/type\n  value: Recreate\n",
-            kind("Deployment"),
-        );
-        let e = error(&mut objects(), &[ok, bad]);
-        assert_eq!(
-            e.to_string(),
-            "spec.kustomize.patches[1]: on Deployment flux-system/kustomize-controller: operation 0 (replace \
-             \"/spec/strategy/type\"): path \"/spec/strategy/type\" does not exist"
-        );
-        assert!(matches!(e, Error::Failed { index: 1, .. }));
-    }
-
-    #[test]
-    fn target_matching_nothing_does_nothing() {
-        let target = PatchTarget {
-            kind: Some("Deployment".into()),
-            name: Some("image-.*".into()),
-            ..Default::default()
-        };
-        let mut objs = objects();
-        apply_patches(
-            &mut objs,
-            &[patch("[{\"op\": \"remove\", \"path\": \"/spec\"}]", Some(target))],
-        )
-        .expect("no object selected is no error");
-        assert_eq!(objs, objects());
-    }
-
-    #[test]
-    fn error_untargeted_patch_matching_nothing() {
-        let untargeted = patch(
-            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: helm-controller\nspec: {}\n",
-            None,
-        );
-        let e = error(&mut objects(), &[untargeted]);
-        assert!(
-            e.to_string()
-                .contains("no object is the patch's Deployment helm-controller"),
-            "{e}"
-        );
-        assert!(matches!(e, Error::NoMatch { .. }));
-    }
-
-    #[test]
-    fn error_bad_regex_in_target() {
-        let target = PatchTarget {
-            name: Some("(kustomize|helm-controller".into()),
-            ..Default::default()
-        };
-        let e = error(
-            &mut objects(),
-            &[patch("[{\"op\": \"remove\", \"path\": \"/spec\"}]", Some(target))],
-        );
-        assert!(matches!(e, Error::InvalidTarget { index: 0, .. }));
-        assert!(e.to_string().starts_with("spec.kustomize.patches[0]: target name \"(kustomize|helm-controller\" is not a valid regular expression"), "{e}");
-    }
-
-    #[test]
-    fn error_bad_label_selector() {
-        let target = PatchTarget {
-            label_selector: Some("app in kustomize-controller".into()),
-            ..Default::default()
-        };
-        let e = error(
-            &mut objects(),
-            &[patch("[{\"op\": \"remove\", \"path\": \"/spec\"}]", Some(target))],
-        );
-        assert!(matches!(e, Error::InvalidTarget { index: 0, .. }));
-        assert!(
-            e.to_string()
-                .contains("target labelSelector \"app in kustomize-controller\" is not a valid selector"),
-            "{e}"
-        );
-        assert_eq!(e.reason(), "BuildFailed");
-    }
-
-    #[test]
-    fn error_merge_failure_names_the_object() {
-        let p = patch(
-            "kind: Deployment\nmetadata:\n  name: x\nspec:\n  template: oops\n",
-            kind("Deployment"),
-        );
-        let e = error(&mut objects(), &[p]);
-        assert_eq!(
-            e.to_string(),
-            "spec.kustomize.patches[0]: merging into Deployment flux-system/kustomize-controller: at spec.template: \
-             cannot merge a scalar into a map"
-        );
-    }
-
-    #[test]
-    fn error_json_patch_without_target() {
-        let e = error(&mut objects(), &[patch("- {op: remove, path: /spec}", None)]);
-        assert_eq!(
-            e.to_string(),
-            "spec.kustomize.patches[0]: a JSON 6902 patch needs a target"
-        );
-    }
-
-    #[test]
-    fn targeted_metadata_maps_read_as_strings() {
-        let mut objs = objects();
-        let p = patch(
-            "kind: X\nmetadata:\n  name: x\n  labels: {app: null, n: 7}\n",
-            kind("Service"),
-        );
-        apply_patches(&mut objs, &[p]).expect("applies");
-        assert_eq!(objs[2]["metadata"]["labels"], json!({"app": "null", "n": "7"}));
-    }
-
-    #[test]
-    fn later_targets_see_original_names() {
-        let mut objs = objects();
-        let rename = patch(
-            "[{\"op\": \"replace\", \"path\": \"/metadata/name\", \"value\": \"hooks\"}]",
-            kind("Service"),
-        );
-        let by_old_name = patch(
-            "[{\"op\": \"add\", \"path\": \"/metadata/labels\", \"value\": {\"a\": \"b\"}}]",
-            Some(PatchTarget {
-                name: Some("webhook".into()),
-                ..Default::default()
-            }),
-        );
-        apply_patches(&mut objs, &[rename, by_old_name]).expect("applies");
-        assert_eq!(
-            objs[2]["metadata"],
-            json!({"name": "hooks", "namespace": "flux-system", "labels": {"a": "b"}})
-        );
-    }
-}
+mod tests;

@@ -10,6 +10,59 @@ use serde_json::Value;
 
 use super::json6902::Operation;
 
+/// Why a patch's text is no patch, or not one that fits its target.
+#[derive(Debug, thiserror::Error)]
+pub enum ParseError {
+    #[error("the patch is empty")]
+    Empty,
+    #[error(
+        "the patch is ambiguous: it reads both as strategic-merge objects and as JSON 6902 \
+         operations (an empty list or a null document)"
+    )]
+    Ambiguous,
+    /// Both readings failed; each says why.
+    #[error(
+        "the patch is neither a strategic-merge patch (a YAML object with kind and metadata.name: {objects}) \
+         nor a JSON 6902 patch (a list of operations: {operations})"
+    )]
+    Neither {
+        objects: ObjectsError,
+        operations: OperationsError,
+    },
+    #[error("the patch holds {count} objects; a patch with a target must hold exactly one")]
+    SeveralObjects { count: usize },
+    #[error("a JSON 6902 patch needs a target")]
+    NoTarget,
+}
+
+/// Why the text is not a strategic-merge patch.
+#[derive(Debug, thiserror::Error)]
+pub enum ObjectsError {
+    #[error("invalid YAML: {0}")]
+    Yaml(#[source] Box<serde_saphyr::Error>),
+    #[error("a document is {found}, not an object")]
+    NotAnObject { found: &'static str },
+    #[error("an object has no kind")]
+    NoKind,
+    #[error("the {kind} object has no metadata.name")]
+    NoName { kind: String },
+    #[error("the items of the {kind} are {found}, not a list")]
+    ItemsNotAList { kind: String, found: &'static str },
+}
+
+/// Why the text is not a list of JSON 6902 operations.
+#[derive(Debug, thiserror::Error)]
+pub enum OperationsError {
+    #[error("invalid JSON: {0}")]
+    Json(#[source] serde_json::Error),
+    #[error("invalid YAML: {0}")]
+    Yaml(#[source] Box<serde_saphyr::Error>),
+    #[error("operation {index} is {found}, not an object")]
+    NotAnObject { index: usize, found: &'static str },
+    #[error("it is {found}, not a list of operations")]
+    NotAList { found: &'static str },
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum PatchBody {
     /// One or more objects, each merged into its target.
@@ -46,13 +99,13 @@ fn describe(v: &Value) -> &'static str {
     }
 }
 
-fn validate_object(doc: &Value) -> Result<(), String> {
+fn validate_object(doc: &Value) -> Result<(), ObjectsError> {
     let Value::Object(map) = doc else {
-        return Err(format!("a document is {}, not an object", describe(doc)));
+        return Err(ObjectsError::NotAnObject { found: describe(doc) });
     };
     let kind = map.get("kind").and_then(Value::as_str).unwrap_or_default();
     if kind.is_empty() {
-        return Err("an object has no kind".to_string());
+        return Err(ObjectsError::NoKind);
     }
     let name = map
         .get("metadata")
@@ -60,16 +113,16 @@ fn validate_object(doc: &Value) -> Result<(), String> {
         .and_then(Value::as_str)
         .unwrap_or_default();
     if name.is_empty() && !kind.ends_with("List") {
-        return Err(format!("the {kind} object has no metadata.name"));
+        return Err(ObjectsError::NoName { kind: kind.to_string() });
     }
     Ok(())
 }
 
 /// The strategic-merge reading: every non-empty document an object with a kind and a name;
 /// `...List` objects stand for their items, which are queued after the other documents.
-fn strategic(text: &str) -> Result<Vec<Value>, String> {
+fn strategic(text: &str) -> Result<Vec<Value>, ObjectsError> {
     let docs: Vec<Option<Value>> =
-        serde_saphyr::from_multiple_with_options(text, options(true)).map_err(|e| format!("invalid YAML: {e}"))?;
+        serde_saphyr::from_multiple_with_options(text, options(true)).map_err(|e| ObjectsError::Yaml(Box::new(e)))?;
     let mut queue: std::collections::VecDeque<Value> =
         docs.into_iter().flatten().filter(|d| !is_empty_document(d)).collect();
     let mut objects = Vec::new();
@@ -88,7 +141,12 @@ fn strategic(text: &str) -> Result<Vec<Value>, String> {
                     queue.push_back(item.clone());
                 }
             }
-            Some(other) => return Err(format!("the items of the {kind} are {}, not a list", describe(other))),
+            Some(other) => {
+                return Err(ObjectsError::ItemsNotAList {
+                    kind: kind.to_string(),
+                    found: describe(other),
+                });
+            }
         }
     }
     Ok(objects)
@@ -96,13 +154,13 @@ fn strategic(text: &str) -> Result<Vec<Value>, String> {
 
 /// The JSON 6902 reading: a JSON list (text starting with `[`) or a YAML list of objects.
 /// `None` stands for a patch that decodes to nothing (`null`), which the library accepts.
-fn json6902(text: &str) -> Result<Option<Vec<Operation>>, String> {
+fn json6902(text: &str) -> Result<Option<Vec<Operation>>, OperationsError> {
     let value: Value = if text.starts_with('[') {
-        serde_json::from_str(text).map_err(|e| format!("invalid JSON: {e}"))?
+        serde_json::from_str(text).map_err(OperationsError::Json)?
     } else {
         // Only the first document counts, as with go-yaml's Unmarshal.
-        let docs: Vec<Option<Value>> =
-            serde_saphyr::from_multiple_with_options(text, options(false)).map_err(|e| format!("invalid YAML: {e}"))?;
+        let docs: Vec<Option<Value>> = serde_saphyr::from_multiple_with_options(text, options(false))
+            .map_err(|e| OperationsError::Yaml(Box::new(e)))?;
         docs.into_iter().next().flatten().unwrap_or(Value::Null)
     };
     match value {
@@ -113,35 +171,29 @@ fn json6902(text: &str) -> Result<Option<Vec<Operation>>, String> {
             .map(|(i, item)| match item {
                 Value::Object(op) => Ok(op),
                 Value::Null => Ok(Operation::new()),
-                other => Err(format!("operation {i} is {}, not an object", describe(&other))),
+                other => Err(OperationsError::NotAnObject {
+                    index: i,
+                    found: describe(&other),
+                }),
             })
             .collect::<Result<Vec<_>, _>>()
             .map(Some),
-        other => Err(format!("it is {}, not a list of operations", describe(&other))),
+        other => Err(OperationsError::NotAList {
+            found: describe(&other),
+        }),
     }
 }
 
 /// Reads a patch. `has_target` matters because kustomize refuses a target on several objects
 /// and requires one for operations.
-pub(crate) fn parse(text: &str, has_target: bool) -> Result<PatchBody, String> {
+pub(crate) fn parse(text: &str, has_target: bool) -> Result<PatchBody, ParseError> {
     let text = text.trim();
     if text.is_empty() {
-        return Err("the patch is empty".to_string());
+        return Err(ParseError::Empty);
     }
     let body = match (strategic(text), json6902(text)) {
-        (Ok(_), Ok(_)) => {
-            return Err(
-                "the patch is ambiguous: it reads both as strategic-merge objects and as JSON 6902 \
-                        operations (an empty list or a null document)"
-                    .to_string(),
-            );
-        }
-        (Err(sm), Err(json)) => {
-            return Err(format!(
-                "the patch is neither a strategic-merge patch (a YAML object with kind and metadata.name: {sm}) \
-                 nor a JSON 6902 patch (a list of operations: {json})"
-            ));
-        }
+        (Ok(_), Ok(_)) => return Err(ParseError::Ambiguous),
+        (Err(objects), Err(operations)) => return Err(ParseError::Neither { objects, operations }),
         // An object-less strategic reading (say an empty `List`) ends up applied as an empty
         // operation list, as in kustomize.
         (Ok(objects), Err(_)) if objects.is_empty() => PatchBody::Json6902(Vec::new()),
@@ -149,11 +201,10 @@ pub(crate) fn parse(text: &str, has_target: bool) -> Result<PatchBody, String> {
         (Err(_), Ok(ops)) => PatchBody::Json6902(ops.unwrap_or_default()),
     };
     match &body {
-        PatchBody::Strategic(objects) if has_target && objects.len() > 1 => Err(format!(
-            "the patch holds {} objects; a patch with a target must hold exactly one",
-            objects.len()
-        )),
-        PatchBody::Json6902(_) if !has_target => Err("a JSON 6902 patch needs a target".to_string()),
+        PatchBody::Strategic(objects) if has_target && objects.len() > 1 => {
+            Err(ParseError::SeveralObjects { count: objects.len() })
+        }
+        PatchBody::Json6902(_) if !has_target => Err(ParseError::NoTarget),
         _ => Ok(body),
     }
 }
@@ -228,25 +279,27 @@ mod tests {
             "42",
         ] {
             let e = parse(bad, true).expect_err(bad);
-            assert!(e.contains("neither a strategic-merge patch"), "{bad:?}: {e}");
+            assert!(
+                e.to_string().contains("neither a strategic-merge patch"),
+                "{bad:?}: {e}"
+            );
         }
     }
 
     #[test]
     fn ambiguous_or_empty() {
-        assert!(parse("[]", true).expect_err("ambiguous").contains("ambiguous"));
-        assert!(parse("  \n", true).expect_err("empty").contains("empty"));
+        let ambiguous = parse("[]", true).expect_err("ambiguous");
+        assert!(ambiguous.to_string().contains("ambiguous"));
+        assert!(parse("  \n", true).expect_err("empty").to_string().contains("empty"));
     }
 
     #[test]
     fn target_rules() {
         let two = "kind: A\nmetadata: {name: a}\n---\nkind: B\nmetadata: {name: b}\n";
         assert!(parse(two, false).is_ok());
-        assert!(parse(two, true).expect_err("two objects").contains("exactly one"));
-        assert!(
-            parse("- {op: remove, path: /a}", false)
-                .expect_err("no target")
-                .contains("needs a target")
-        );
+        let two_objects = parse(two, true).expect_err("two objects");
+        assert!(two_objects.to_string().contains("exactly one"));
+        let no_target = parse("- {op: remove, path: /a}", false).expect_err("no target");
+        assert!(no_target.to_string().contains("needs a target"));
     }
 }

@@ -4,6 +4,43 @@
 
 use std::collections::BTreeMap;
 
+/// Why a selector does not parse, in apimachinery's words.
+#[derive(Debug, thiserror::Error)]
+pub enum SelectorError {
+    /// A run of operator characters that is no operator (`=!`).
+    #[error("error expected: keyword found '{found}'")]
+    UnknownOperator { found: String },
+    #[error("found '{found}', expected: {expected}")]
+    Unexpected { found: String, expected: &'static str },
+    #[error("unable to parse requirement: {source}")]
+    Requirement {
+        #[source]
+        source: RequirementError,
+    },
+}
+
+/// Why one requirement (`key`, `!key`, `key op value(s)`) does not parse.
+#[derive(Debug, thiserror::Error)]
+pub enum RequirementError {
+    #[error("found '{found}', expected: {expected}")]
+    Unexpected { found: String, expected: &'static str },
+    /// The same as `Unexpected`, but apimachinery's message has no comma here.
+    #[error("found '{found}' expected: '('")]
+    NoOpeningParenthesis { found: String },
+    #[error(
+        "invalid label key {key:?}: a key is an optional DNS subdomain prefix and '/', then a name of at most 63 \
+         alphanumeric characters, '-', '_' or '.', starting and ending with an alphanumeric character"
+    )]
+    InvalidKey { key: String },
+    #[error(
+        "invalid label value {value:?} at key {key:?}: a value is empty or at most 63 alphanumeric \
+         characters, '-', '_' or '.', starting and ending with an alphanumeric character"
+    )]
+    InvalidValue { key: String, value: String },
+    #[error("invalid value {value:?}: for 'Gt', 'Lt' operators, the value must be an integer")]
+    NotAnInteger { value: String },
+}
+
 #[derive(Debug, Clone, PartialEq)]
 enum Op {
     In,
@@ -42,6 +79,7 @@ enum Token {
     In,
     NotIn,
     Identifier(String),
+    /// Operator characters that form no operator.
     Error(String),
 }
 
@@ -128,7 +166,7 @@ fn lex(input: &str) -> Vec<Token> {
                 }
                 None => {
                     let found = String::from_utf8_lossy(&bytes[start..pos]).into_owned();
-                    tokens.push(Token::Error(format!("error expected: keyword found '{found}'")));
+                    tokens.push(Token::Error(found));
                 }
             }
         } else {
@@ -172,45 +210,53 @@ impl Parser {
         t
     }
 
-    fn parse(&mut self) -> Result<Vec<Requirement>, String> {
+    fn parse(&mut self) -> Result<Vec<Requirement>, SelectorError> {
         let mut requirements = Vec::new();
         loop {
             match self.lookahead() {
                 Token::Identifier(_) | Token::Not => {
                     let r = self
                         .parse_requirement()
-                        .map_err(|e| format!("unable to parse requirement: {e}"))?;
+                        .map_err(|source| SelectorError::Requirement { source })?;
                     requirements.push(r);
                     match self.consume() {
                         Token::End => return Ok(requirements),
                         Token::Comma => {
                             let next = self.lookahead();
                             if !matches!(next, Token::Identifier(_) | Token::Not) {
-                                return Err(format!("found '{}', expected: identifier after ','", next.literal()));
+                                return Err(SelectorError::Unexpected {
+                                    found: next.literal().to_string(),
+                                    expected: "identifier after ','",
+                                });
                             }
                         }
-                        t => return Err(format!("found '{}', expected: ',' or 'end of string'", t.literal())),
+                        t => {
+                            return Err(SelectorError::Unexpected {
+                                found: t.literal().to_string(),
+                                expected: "',' or 'end of string'",
+                            });
+                        }
                     }
                 }
                 Token::End => return Ok(requirements),
                 t => {
-                    return Err(format!(
-                        "found '{}', expected: !, identifier, or 'end of string'",
-                        t.literal()
-                    ));
+                    return Err(SelectorError::Unexpected {
+                        found: t.literal().to_string(),
+                        expected: "!, identifier, or 'end of string'",
+                    });
                 }
             }
         }
     }
 
-    fn parse_requirement(&mut self) -> Result<Requirement, String> {
+    fn parse_requirement(&mut self) -> Result<Requirement, RequirementError> {
         let mut token = self.consume();
         let negated = token == Token::Not;
         if negated {
             token = self.consume();
         }
         let Token::Identifier(key) = token else {
-            return Err(format!("found '{}', expected: identifier", token.literal()));
+            return Err(unexpected(&token, "identifier"));
         };
         validate_key(&key)?;
         if matches!(self.lookahead(), Token::End | Token::Comma) {
@@ -224,10 +270,7 @@ impl Parser {
         if negated {
             // apimachinery goes on parsing `!a=b` as a binary requirement and then rejects the
             // stray operator; rejecting here gives the same outcome.
-            return Err(format!(
-                "found '{}', expected: ',' or 'end of string'",
-                self.lookahead().literal()
-            ));
+            return Err(unexpected(&self.lookahead(), "',' or 'end of string'"));
         }
         let (op, values) = match self.consume_operator() {
             Token::In => (Op::In, self.parse_values()?),
@@ -236,14 +279,12 @@ impl Parser {
             Token::NotEquals => (Op::NotIn, self.parse_exact_value()?),
             Token::GreaterThan => (Op::GreaterThan, self.parse_exact_value()?),
             Token::LessThan => (Op::LessThan, self.parse_exact_value()?),
-            t => return Err(format!("found '{}', expected: =, !=, ==, in, notin, >, <", t.literal())),
+            t => return Err(unexpected(&t, "=, !=, ==, in, notin, >, <")),
         };
         if matches!(op, Op::GreaterThan | Op::LessThan) {
             for v in &values {
                 if v.parse::<i64>().is_err() {
-                    return Err(format!(
-                        "invalid value {v:?}: for 'Gt', 'Lt' operators, the value must be an integer"
-                    ));
+                    return Err(RequirementError::NotAnInteger { value: v.clone() });
                 }
             }
         }
@@ -253,17 +294,19 @@ impl Parser {
         Ok(Requirement { key, op, values })
     }
 
-    fn parse_values(&mut self) -> Result<Vec<String>, String> {
+    fn parse_values(&mut self) -> Result<Vec<String>, RequirementError> {
         let t = self.consume();
         if t != Token::OpenPar {
-            return Err(format!("found '{}' expected: '('", t.literal()));
+            return Err(RequirementError::NoOpeningParenthesis {
+                found: t.literal().to_string(),
+            });
         }
         match self.lookahead() {
             Token::Identifier(_) | Token::Comma => {
                 let values = self.parse_identifiers()?;
                 let t = self.consume();
                 if t != Token::ClosedPar {
-                    return Err(format!("found '{}', expected: ')'", t.literal()));
+                    return Err(unexpected(&t, "')'"));
                 }
                 Ok(values)
             }
@@ -271,11 +314,11 @@ impl Parser {
                 self.consume();
                 Ok(vec![String::new()])
             }
-            t => Err(format!("found '{}', expected: ',', ')' or identifier", t.literal())),
+            t => Err(unexpected(&t, "',', ')' or identifier")),
         }
     }
 
-    fn parse_identifiers(&mut self) -> Result<Vec<String>, String> {
+    fn parse_identifiers(&mut self) -> Result<Vec<String>, RequirementError> {
         let mut values: Vec<String> = Vec::new();
         let insert = |values: &mut Vec<String>, v: String| {
             if !values.contains(&v) {
@@ -289,7 +332,7 @@ impl Parser {
                     match self.lookahead() {
                         Token::Comma => continue,
                         Token::ClosedPar => return Ok(values),
-                        t => return Err(format!("found '{}', expected: ',' or ')'", t.literal())),
+                        t => return Err(unexpected(&t, "',' or ')'")),
                     }
                 }
                 Token::Comma => {
@@ -305,18 +348,18 @@ impl Parser {
                         _ => {}
                     }
                 }
-                t => return Err(format!("found '{}', expected: ',', or identifier", t.literal())),
+                t => return Err(unexpected(&t, "',', or identifier")),
             }
         }
     }
 
-    fn parse_exact_value(&mut self) -> Result<Vec<String>, String> {
+    fn parse_exact_value(&mut self) -> Result<Vec<String>, RequirementError> {
         if matches!(self.lookahead(), Token::End | Token::Comma) {
             return Ok(vec![String::new()]);
         }
         match self.consume() {
             Token::Identifier(v) => Ok(vec![v]),
-            t => Err(format!("found '{}', expected: identifier", t.literal())),
+            t => Err(unexpected(&t, "identifier")),
         }
     }
 }
@@ -344,7 +387,14 @@ fn is_dns_subdomain(s: &str) -> bool {
         })
 }
 
-fn validate_key(key: &str) -> Result<(), String> {
+fn unexpected(found: &Token, expected: &'static str) -> RequirementError {
+    RequirementError::Unexpected {
+        found: found.literal().to_string(),
+        expected,
+    }
+}
+
+fn validate_key(key: &str) -> Result<(), RequirementError> {
     let valid = match key.split_once('/') {
         None => is_label_name(key),
         Some((prefix, name)) => is_dns_subdomain(prefix) && is_label_name(name),
@@ -352,30 +402,27 @@ fn validate_key(key: &str) -> Result<(), String> {
     if valid {
         Ok(())
     } else {
-        Err(format!(
-            "invalid label key {key:?}: a key is an optional DNS subdomain prefix and '/', then a name of at most 63 \
-             alphanumeric characters, '-', '_' or '.', starting and ending with an alphanumeric character"
-        ))
+        Err(RequirementError::InvalidKey { key: key.to_string() })
     }
 }
 
-fn validate_value(key: &str, value: &str) -> Result<(), String> {
+fn validate_value(key: &str, value: &str) -> Result<(), RequirementError> {
     if value.is_empty() || is_label_name(value) {
         Ok(())
     } else {
-        Err(format!(
-            "invalid label value {value:?} at key {key:?}: a value is empty or at most 63 alphanumeric \
-             characters, '-', '_' or '.', starting and ending with an alphanumeric character"
-        ))
+        Err(RequirementError::InvalidValue {
+            key: key.to_string(),
+            value: value.to_string(),
+        })
     }
 }
 
 impl Selector {
-    pub(crate) fn parse(input: &str) -> Result<Selector, String> {
+    pub(crate) fn parse(input: &str) -> Result<Selector, SelectorError> {
         let tokens = lex(input);
-        if let Some(Token::Error(e)) = tokens.iter().find(|t| matches!(t, Token::Error(_))) {
+        if let Some(Token::Error(found)) = tokens.iter().find(|t| matches!(t, Token::Error(_))) {
             // The parser would stop on the error token with a less helpful message.
-            return Err(e.clone());
+            return Err(SelectorError::UnknownOperator { found: found.clone() });
         }
         let requirements = Parser { tokens, position: 0 }.parse()?;
         Ok(Selector { requirements })
@@ -492,8 +539,8 @@ mod tests {
     #[test]
     fn error_names_the_problem() {
         let e = Selector::parse("a in b").expect_err("invalid");
-        assert!(e.contains("expected: '('"), "{e}");
+        assert!(e.to_string().contains("expected: '('"), "{e}");
         let e = Selector::parse("app=a/b").expect_err("invalid");
-        assert!(e.contains("invalid label value \"a/b\""), "{e}");
+        assert!(e.to_string().contains("invalid label value \"a/b\""), "{e}");
     }
 }

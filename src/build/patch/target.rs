@@ -8,8 +8,28 @@ use regex::Regex;
 use serde_json::Value;
 
 use super::merge_keys::is_cluster_scoped;
-use super::selector::Selector;
+use super::selector::{Selector, SelectorError};
 use crate::api::PatchTarget;
+use crate::text::shorten;
+
+/// A target field that cannot be compiled; `field` is its name in the patch's target.
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    #[error("target {field} {pattern:?} is not a valid regular expression: {source}")]
+    Regex {
+        field: &'static str,
+        pattern: String,
+        #[source]
+        source: regex::Error,
+    },
+    #[error("target {field} {selector:?} is not a valid selector: {source}")]
+    Selector {
+        field: &'static str,
+        selector: String,
+        #[source]
+        source: SelectorError,
+    },
+}
 
 /// kustomize's stand-in namespace for cluster-scoped objects; a namespace regex can match it.
 const NOT_NAMESPACEABLE: &str = "_non_namespaceable_";
@@ -68,11 +88,13 @@ impl ObjectId {
 
 impl std::fmt::Display for ObjectId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Patches can set any of these to a huge value; messages repeat only their start.
         let kind = if self.kind.is_empty() { "object" } else { &self.kind };
+        let (kind, name) = (shorten(kind), shorten(&self.name));
         if self.namespace.is_empty() {
-            write!(f, "{kind} {}", self.name)
+            write!(f, "{kind} {name}")
         } else {
-            write!(f, "{kind} {}/{}", self.namespace, self.name)
+            write!(f, "{kind} {}/{name}", shorten(&self.namespace))
         }
     }
 }
@@ -109,23 +131,32 @@ fn non_empty(field: &Option<String>) -> Option<&str> {
     field.as_deref().filter(|s| !s.is_empty())
 }
 
-fn compile_regex(field: &str, pattern: Option<&str>) -> Result<Option<Regex>, String> {
+fn compile_regex(field: &'static str, pattern: Option<&str>) -> Result<Option<Regex>, TargetError> {
     pattern
         .map(|p| {
-            Regex::new(&format!("^(?:{p})$"))
-                .map_err(|e| format!("target {field} {p:?} is not a valid regular expression: {e}"))
+            Regex::new(&format!("^(?:{p})$")).map_err(|source| TargetError::Regex {
+                field,
+                pattern: p.to_string(),
+                source,
+            })
         })
         .transpose()
 }
 
-fn compile_selector(field: &str, selector: Option<&str>) -> Result<Option<Selector>, String> {
+fn compile_selector(field: &'static str, selector: Option<&str>) -> Result<Option<Selector>, TargetError> {
     selector
-        .map(|s| Selector::parse(s).map_err(|e| format!("target {field} {s:?} is not a valid selector: {e}")))
+        .map(|s| {
+            Selector::parse(s).map_err(|source| TargetError::Selector {
+                field,
+                selector: s.to_string(),
+                source,
+            })
+        })
         .transpose()
 }
 
 impl Target {
-    pub(crate) fn compile(target: &PatchTarget) -> Result<Target, String> {
+    pub(crate) fn compile(target: &PatchTarget) -> Result<Target, TargetError> {
         Ok(Target {
             group: compile_regex("group", non_empty(&target.group))?,
             version: compile_regex("version", non_empty(&target.version))?,
@@ -250,14 +281,16 @@ mod tests {
         };
         let e = Target::compile(&t).expect_err("bad regex");
         assert!(
-            e.starts_with("target name \"(unclosed\" is not a valid regular expression"),
+            e.to_string()
+                .starts_with("target name \"(unclosed\" is not a valid regular expression"),
             "{e}"
         );
         t.name = None;
         t.label_selector = Some("app in x".into());
         let e = Target::compile(&t).expect_err("bad selector");
         assert!(
-            e.starts_with("target labelSelector \"app in x\" is not a valid selector"),
+            e.to_string()
+                .starts_with("target labelSelector \"app in x\" is not a valid selector"),
             "{e}"
         );
     }

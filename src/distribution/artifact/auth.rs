@@ -10,6 +10,43 @@ use serde_json::Value;
 
 use crate::text::shorten;
 
+/// `--creds` (or a docker config's decoded `auth`) without a user before a ':'.
+#[derive(Debug, thiserror::Error)]
+#[error("expected USER:PASSWORD")]
+pub struct NotUserPassword;
+
+/// Why a docker config yields no credentials. `key` is the entry's key as written, shortened
+/// when shown; no variant carries a secret, which is why the base64 error is dropped (it
+/// quotes the offending byte).
+#[derive(Debug, thiserror::Error)]
+pub enum DockerConfigError {
+    #[error("not a docker config JSON document: {0}")]
+    NotJson(#[source] serde_json::Error),
+    #[error("not a docker config JSON document: expected an object")]
+    NotAnObject,
+    #[error("\"auths\" is not an object")]
+    AuthsNotAnObject,
+    #[error("the entry for {:?} is not an object", shorten(key))]
+    EntryNotAnObject { key: String },
+    #[error("the \"auth\" of {:?} is not base64", shorten(key))]
+    AuthNotBase64 { key: String },
+    #[error("the \"auth\" of {:?} is not UTF-8", shorten(key))]
+    AuthNotUtf8 { key: String },
+    #[error("the \"auth\" of {:?} does not decode to USER:PASSWORD", shorten(key))]
+    AuthNotUserPassword { key: String },
+    #[error(
+        "the entry for {:?} has only an identitytoken (an OAuth refresh token), which is not supported: use a \
+         username and password or a registrytoken",
+        shorten(key)
+    )]
+    IdentityTokenOnly { key: String },
+    #[error(
+        "the entry for {:?} has no credentials (expected auth, username and password, or registrytoken)",
+        shorten(key)
+    )]
+    NoCredentials { key: String },
+}
+
 /// How to authenticate to a registry. Debug output never shows a secret.
 #[derive(Clone, PartialEq, Eq, Default)]
 pub enum Credentials {
@@ -35,13 +72,13 @@ impl fmt::Debug for Credentials {
 
 impl Credentials {
     /// `USER:PASSWORD`, as `--creds` takes it (the password may contain ':').
-    pub fn from_user_password(text: &str) -> Result<Self, String> {
+    pub fn from_user_password(text: &str) -> Result<Self, NotUserPassword> {
         match text.split_once(':') {
             Some((user, password)) if !user.is_empty() => Ok(Credentials::Basic {
                 username: user.to_owned(),
                 password: password.to_owned(),
             }),
-            _ => Err("expected USER:PASSWORD".to_owned()),
+            _ => Err(NotUserPassword),
         }
     }
 
@@ -56,25 +93,24 @@ impl Credentials {
 
 /// The credentials a docker config holds for `registry` (`host[:port]`). `Ok(None)` when
 /// the config has no entry for it; errors describe the document, never a secret.
-pub fn from_docker_config(json: &[u8], registry: &str) -> Result<Option<Credentials>, String> {
-    let doc: Value = serde_json::from_slice(json).map_err(|e| format!("not a docker config JSON document: {e}"))?;
+pub fn from_docker_config(json: &[u8], registry: &str) -> Result<Option<Credentials>, DockerConfigError> {
+    let doc: Value = serde_json::from_slice(json).map_err(DockerConfigError::NotJson)?;
     let Some(root) = doc.as_object() else {
-        return Err("not a docker config JSON document: expected an object".to_owned());
+        return Err(DockerConfigError::NotAnObject);
     };
     // `.dockerconfigjson` nests the entries under "auths"; the legacy `.dockercfg` does not.
     let auths = match root.get("auths") {
         Some(Value::Object(auths)) => auths,
-        Some(_) => return Err("\"auths\" is not an object".to_owned()),
+        Some(_) => return Err(DockerConfigError::AuthsNotAnObject),
         None => root,
     };
     let wanted = normalize(registry);
     let Some((key, entry)) = auths.iter().find(|(key, _)| same_registry(&normalize(key), &wanted)) else {
         return Ok(None);
     };
-    // The key is the user's text; a message repeats only its start.
-    let key = format!("{:?}", shorten(key));
+    let key = key.clone();
     let Some(entry) = entry.as_object() else {
-        return Err(format!("the entry for {key} is not an object"));
+        return Err(DockerConfigError::EntryNotAnObject { key });
     };
     let text = |name: &str| entry.get(name).and_then(Value::as_str).filter(|s| !s.is_empty());
     if let Some(token) = text("registrytoken") {
@@ -87,22 +123,20 @@ pub fn from_docker_config(json: &[u8], registry: &str) -> Result<Option<Credenti
         }));
     }
     if let Some(auth) = text("auth") {
-        let decoded = STANDARD
-            .decode(auth.trim())
-            .map_err(|_| format!("the \"auth\" of {key} is not base64"))?;
-        let decoded = String::from_utf8(decoded).map_err(|_| format!("the \"auth\" of {key} is not UTF-8"))?;
+        let Ok(decoded) = STANDARD.decode(auth.trim()) else {
+            return Err(DockerConfigError::AuthNotBase64 { key });
+        };
+        let Ok(decoded) = String::from_utf8(decoded) else {
+            return Err(DockerConfigError::AuthNotUtf8 { key });
+        };
         return Credentials::from_user_password(&decoded)
             .map(Some)
-            .map_err(|_| format!("the \"auth\" of {key} does not decode to USER:PASSWORD"));
+            .map_err(|NotUserPassword| DockerConfigError::AuthNotUserPassword { key });
     }
     if text("identitytoken").is_some() {
-        return Err(format!(
-            "the entry for {key} has only an identitytoken (an OAuth refresh token), which is not supported: use a username and password or a registrytoken"
-        ));
+        return Err(DockerConfigError::IdentityTokenOnly { key });
     }
-    Err(format!(
-        "the entry for {key} has no credentials (expected auth, username and password, or registrytoken)"
-    ))
+    Err(DockerConfigError::NoCredentials { key })
 }
 
 /// The registries a docker config has entries for, to tell the user which ones exist.
@@ -186,6 +220,7 @@ mod tests {
         ];
         for (json, expected) in cases {
             let err = from_docker_config(json.as_bytes(), "r").expect_err(json);
+            let err = err.to_string();
             assert!(err.contains(expected), "{json}: {err}");
             assert!(!err.contains("%%%"), "{err}");
         }
@@ -193,7 +228,7 @@ mod tests {
             r#"{{"auths": {{"r": {{"auth": "{}"}}}}}}"#,
             STANDARD.encode("secretonly")
         );
-        let err = from_docker_config(no_colon.as_bytes(), "r").unwrap_err();
+        let err = from_docker_config(no_colon.as_bytes(), "r").unwrap_err().to_string();
         assert!(err.contains("USER:PASSWORD") && !err.contains("secretonly"), "{err}");
     }
 

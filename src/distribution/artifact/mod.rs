@@ -22,7 +22,7 @@ pub mod reference;
 mod transport;
 mod unpack;
 
-pub use auth::{Credentials, from_docker_config, registries_in};
+pub use auth::{Credentials, DockerConfigError, NotUserPassword, from_docker_config, registries_in};
 pub use cache::Cache;
 pub use error::Error;
 pub use pull::{Pulled, pull, resolve_digest};

@@ -5,49 +5,42 @@ use semver::{BuildMetadata, Prerelease};
 
 use super::comparator::parse_number;
 use super::grammar::{in_alphabet, is_space, is_wildcard};
-use crate::text::shorten;
+use super::problem::ConstraintProblem as Problem;
 
 /// The first problem found in `text`, a constraint the grammar refused.
-pub(super) fn explain(text: &str) -> String {
-    if let Some(c) = text.chars().find(|c| !in_alphabet(*c)) {
-        let what = if c.is_whitespace() {
-            "; only ASCII spaces, tabs, newlines and commas separate comparators"
-        } else {
-            ""
-        };
-        return format!(
-            "it contains {c:?} (U+{:04X}), which a constraint cannot contain{what}",
-            c as u32
-        );
+pub(super) fn explain(text: &str) -> Problem {
+    if let Some(character) = text.chars().find(|c| !in_alphabet(*c)) {
+        return Problem::ForbiddenCharacter { character };
     }
     let alternatives: Vec<&str> = text.split("||").collect();
     for (i, alternative) in alternatives.iter().enumerate() {
         if alternative.trim_matches(is_space).is_empty() {
-            return format!("alternative {} of {} around \"||\" is empty", i + 1, alternatives.len());
+            return Problem::EmptyAlternative {
+                number: i + 1,
+                count: alternatives.len(),
+            };
         }
-        if let Err(message) = explain_alternative(alternative) {
-            return message;
+        if let Err(problem) = explain_alternative(alternative) {
+            return problem;
         }
     }
     if text.contains(" - ") || text.contains(" -\t") || text.contains("\t- ") {
-        "a hyphen range (\"A - B\") must start its \"||\" alternative, with a space after \"||\", \
-         or follow a comma"
-            .into()
+        Problem::MisplacedHyphenRange
     } else {
-        "Masterminds/semver v3 does not accept it".into()
+        Problem::NotAccepted
     }
 }
 
 /// Walks the comparators of one `||` alternative and stops at the first that is wrong.
-fn explain_alternative(text: &str) -> Result<(), String> {
+fn explain_alternative(text: &str) -> Result<(), Problem> {
     let mut rest = text.trim_start_matches(is_space);
     loop {
         let (op, after_op) = split_op(rest);
         let (token, after) = split_token(after_op.trim_start_matches(is_space));
         if token.is_empty() {
             return Err(match op {
-                Some(op) => format!("{op:?} is not followed by a version"),
-                None => format!("expected a version at {:?}", shorten(rest)),
+                Some(operator) => Problem::NoVersionAfter { operator },
+                None => Problem::VersionExpected { at: rest.to_string() },
             });
         }
         check_version(token)?;
@@ -55,16 +48,14 @@ fn explain_alternative(text: &str) -> Result<(), String> {
         if let Some(upper_text) = hyphen_upper(after) {
             let (upper_token, after_upper) = split_token(upper_text);
             if op.is_some() || split_op(upper_token).0.is_some() {
-                return Err(format!(
-                    "{:?}: the bounds of a hyphen range take no operator",
-                    shorten(&rest[..rest.len() - after_upper.len()])
-                ));
+                return Err(Problem::OperatorInHyphenRange {
+                    range: rest[..rest.len() - after_upper.len()].to_string(),
+                });
             }
             if upper_token.is_empty() {
-                return Err(format!(
-                    "the hyphen range starting at {:?} has no upper bound",
-                    shorten(token)
-                ));
+                return Err(Problem::NoUpperBound {
+                    lower: token.to_string(),
+                });
             }
             check_version(upper_token)?;
             after = after_upper;
@@ -75,7 +66,9 @@ fn explain_alternative(text: &str) -> Result<(), String> {
         }
         rest = match trimmed.strip_prefix(',') {
             Some(next) if next.trim_matches(is_space).is_empty() => {
-                return Err(format!("{:?} ends with a comma", shorten(text.trim_matches(is_space))));
+                return Err(Problem::TrailingComma {
+                    alternative: text.trim_matches(is_space).to_string(),
+                });
             }
             Some(next) => next.trim_start_matches(is_space),
             None => trimmed,
@@ -113,8 +106,8 @@ fn split_token(text: &str) -> (&str, &str) {
 
 /// What is wrong with a version token, by the library's rules: up to three dot-separated
 /// parts, numbers until a wildcard, then anything of the version alphabet (ignored).
-fn check_version(token: &str) -> Result<(), String> {
-    let quoted = shorten(token);
+fn check_version(token: &str) -> Result<(), Problem> {
+    let token_text = || token.to_string();
     let body = token.strip_prefix('v').unwrap_or(token);
     let (core_pre, build) = match body.split_once('+') {
         Some((core_pre, build)) => (core_pre, Some(build)),
@@ -125,14 +118,14 @@ fn check_version(token: &str) -> Result<(), String> {
         None => (core_pre, None),
     };
     if core.is_empty() {
-        return Err(format!("{quoted:?} is not a version"));
+        return Err(Problem::NotAVersion { token: token_text() });
     }
     let segments: Vec<&str> = core.split('.').collect();
     if segments.len() > 3 {
-        return Err(format!(
-            "{quoted:?} has {} dot-separated parts, at most 3 (major.minor.patch) are allowed",
-            segments.len()
-        ));
+        return Err(Problem::TooManyParts {
+            token: token_text(),
+            parts: segments.len(),
+        });
     }
     let mut after_wildcard = false;
     for segment in segments {
@@ -141,23 +134,29 @@ fn check_version(token: &str) -> Result<(), String> {
         if ignored || is_wildcard(segment) {
             after_wildcard = true;
         } else if parse_number(segment).is_none() {
-            let why = if !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_digit()) {
-                "is too large"
+            let (token, part) = (token_text(), segment.to_string());
+            return Err(if !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()) {
+                Problem::PartTooLarge { token, part }
             } else {
-                "is neither a number nor a wildcard (x, X, *)"
-            };
-            return Err(format!("{quoted:?} is not a version: {:?} {why}", shorten(segment)));
+                Problem::PartNotANumber { token, part }
+            });
         }
     }
     if let Some(pre) = pre
         && Prerelease::new(pre).map_or(true, |p| p.is_empty())
     {
-        return Err(format!("{quoted:?} has an invalid prerelease {:?}", shorten(pre)));
+        return Err(Problem::InvalidPrerelease {
+            token: token_text(),
+            prerelease: pre.to_string(),
+        });
     }
     if let Some(build) = build
         && BuildMetadata::new(build).map_or(true, |b| b.is_empty())
     {
-        return Err(format!("{quoted:?} has invalid build metadata {:?}", shorten(build)));
+        return Err(Problem::InvalidBuildMetadata {
+            token: token_text(),
+            build: build.to_string(),
+        });
     }
     Ok(())
 }

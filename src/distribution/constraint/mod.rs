@@ -34,6 +34,7 @@
 mod comparator;
 mod explain;
 mod grammar;
+mod problem;
 #[cfg(test)]
 mod tests;
 
@@ -43,6 +44,7 @@ use semver::Version;
 
 use self::comparator::Comparator;
 use self::grammar::is_space;
+pub use self::problem::ConstraintProblem;
 use super::Error;
 
 /// The library refuses longer constraints too; this keeps hostile input cheap.
@@ -60,24 +62,20 @@ pub struct Constraint {
 impl Constraint {
     /// Parses a constraint; the error names the constraint and the part that is wrong.
     pub fn parse(text: &str) -> Result<Self, Error> {
-        let invalid = |message: String| Error::InvalidConstraint {
+        let invalid = |problem: ConstraintProblem| Error::InvalidConstraint {
             constraint: text.to_string(),
-            message,
+            problem,
         };
         if text.len() > MAX_LEN {
-            return Err(invalid(format!("longer than {MAX_LEN} bytes")));
+            return Err(invalid(ConstraintProblem::TooLong));
         }
         if text.trim_matches(is_space).is_empty() {
-            return Err(invalid(
-                "the constraint is empty; use e.g. \"2.x\" for the newest 2.y.z".into(),
-            ));
+            return Err(invalid(ConstraintProblem::Empty));
         }
         let rewritten = grammar::rewrite_ranges(text);
         let parts: Vec<&str> = rewritten.split("||").collect();
         if parts.len() > MAX_ALTERNATIVES {
-            return Err(invalid(format!(
-                "more than {MAX_ALTERNATIVES} alternatives separated by \"||\""
-            )));
+            return Err(invalid(ConstraintProblem::TooManyAlternatives));
         }
         let alternatives = parts.iter().map(|part| Group::parse(part)).collect::<Option<Vec<_>>>();
         match alternatives {

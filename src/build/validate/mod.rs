@@ -9,12 +9,16 @@ use regex::Regex;
 use crate::api::{FluxInstanceSpec, ShardingStorage};
 
 use super::Error;
+use crate::text::shorten;
+
+mod metadata;
+mod source;
+
+pub use source::registry;
 
 static DNS_LABEL: LazyLock<Regex> = LazyLock::new(|| re(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"));
 static DNS_SUBDOMAIN: LazyLock<Regex> =
     LazyLock::new(|| re(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"));
-static REGISTRY: LazyLock<Regex> =
-    LazyLock::new(|| re(r"^[a-zA-Z0-9]([a-zA-Z0-9.-]*[a-zA-Z0-9])?(:[0-9]+)?(/[a-z0-9]+([._-]+[a-z0-9]+)*)*$"));
 static LABEL_NAME: LazyLock<Regex> = LazyLock::new(|| re(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"));
 static QUANTITY: LazyLock<Regex> =
     LazyLock::new(|| re(r"^\+?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+|Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E)?$"));
@@ -44,17 +48,10 @@ fn check_name(field: &str, value: &str) -> Result<(), Error> {
         Ok(())
     } else {
         Err(invalid(format!(
-            "{field} {value:?} is not a valid Kubernetes object name"
+            "{field} {:?} is not a valid Kubernetes object name",
+            shorten(value)
         )))
     }
-}
-
-fn is_label_key(value: &str) -> bool {
-    let (prefix, name) = match value.rsplit_once('/') {
-        Some((prefix, name)) => (Some(prefix), name),
-        None => (None, value),
-    };
-    prefix.is_none_or(is_dns_subdomain) && name.len() <= 63 && LABEL_NAME.is_match(name)
 }
 
 pub fn namespace(ns: &str) -> Result<(), Error> {
@@ -62,31 +59,10 @@ pub fn namespace(ns: &str) -> Result<(), Error> {
         Ok(())
     } else {
         Err(invalid(format!(
-            "metadata.namespace {ns:?} is not a valid namespace name"
+            "metadata.namespace {:?} is not a valid namespace name",
+            shorten(ns)
         )))
     }
-}
-
-pub fn registry(registry: &str) -> Result<(), Error> {
-    if registry.chars().any(char::is_whitespace) {
-        return Err(invalid(format!(
-            "spec.distribution.registry {registry:?} must not contain spaces"
-        )));
-    }
-    if registry.is_empty() {
-        return Err(invalid("spec.distribution.registry must not be empty".to_owned()));
-    }
-    if registry.contains("://") {
-        return Err(invalid(format!(
-            "spec.distribution.registry {registry:?} must not contain a scheme, e.g. ghcr.io/fluxcd"
-        )));
-    }
-    if !REGISTRY.is_match(registry.trim_end_matches('/')) {
-        return Err(invalid(format!(
-            "spec.distribution.registry {registry:?} is not a valid image repository prefix"
-        )));
-    }
-    Ok(())
 }
 
 /// Everything the builder can check before reading the release files.
@@ -101,7 +77,7 @@ pub fn spec(spec: &FluxInstanceSpec) -> Result<(), Error> {
         if !is_dns_subdomain(&cluster.domain) {
             return Err(invalid(format!(
                 "spec.cluster.domain {:?} is not a valid DNS domain",
-                cluster.domain
+                shorten(&cluster.domain)
             )));
         }
         if cluster.multitenant_workload_identity && !cluster.object_level_workload_identity {
@@ -130,21 +106,25 @@ pub fn spec(spec: &FluxInstanceSpec) -> Result<(), Error> {
         }
     }
 
+    if let Some(common) = &spec.common_metadata {
+        metadata::common_metadata(common)?;
+    }
+
     if let Some(storage) = &spec.storage {
         check_name("spec.storage.class", &storage.class)?;
         if !QUANTITY.is_match(&storage.size) {
             return Err(invalid(format!(
                 "spec.storage.size {:?} is not a valid quantity, e.g. 10Gi",
-                storage.size
+                shorten(&storage.size)
             )));
         }
     }
 
     if let Some(sharding) = &spec.sharding {
-        if !is_label_key(&sharding.key) {
+        if !metadata::is_qualified_name(&sharding.key) {
             return Err(invalid(format!(
                 "spec.sharding.key {:?} is not a valid label key",
-                sharding.key
+                shorten(&sharding.key)
             )));
         }
         if sharding.shards.is_empty() {
@@ -155,11 +135,15 @@ pub fn spec(spec: &FluxInstanceSpec) -> Result<(), Error> {
         for shard in &sharding.shards {
             if shard.len() > max || !DNS_LABEL.is_match(shard) {
                 return Err(invalid(format!(
-                    "spec.sharding.shards: shard name {shard:?} must be lowercase letters, digits and '-', at most {max} characters"
+                    "spec.sharding.shards: shard name {:?} must be lowercase letters, digits and '-', at most {max} characters",
+                    shorten(shard)
                 )));
             }
             if !seen.insert(shard.as_str()) {
-                return Err(invalid(format!("spec.sharding.shards: duplicate shard name {shard:?}")));
+                return Err(invalid(format!(
+                    "spec.sharding.shards: duplicate shard name {:?}",
+                    shorten(shard)
+                )));
             }
         }
         if sharding.storage == ShardingStorage::Persistent && spec.storage.is_none() {
@@ -174,16 +158,12 @@ pub fn spec(spec: &FluxInstanceSpec) -> Result<(), Error> {
             check_name("spec.sync.name", name)?;
             if name.len() > 63 {
                 return Err(invalid(format!(
-                    "spec.sync.name {name:?} must be at most 63 characters"
+                    "spec.sync.name {:?} must be at most 63 characters",
+                    shorten(name)
                 )));
             }
         }
-        if sync.url.is_empty() {
-            return Err(invalid("spec.sync.url must not be empty".to_owned()));
-        }
-        if sync.ref_.is_empty() {
-            return Err(invalid("spec.sync.ref must not be empty".to_owned()));
-        }
+        source::sync(sync)?;
         if let Some(secret) = &sync.pull_secret {
             check_name("spec.sync.pullSecret", secret)?;
         }
@@ -194,39 +174,6 @@ pub fn spec(spec: &FluxInstanceSpec) -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn registries() {
-        for ok in [
-            "ghcr.io/fluxcd",
-            "fluxcd",
-            "localhost:5000/flux",
-            "my.registry/a/b-c",
-            "ghcr.io/fluxcd/",
-        ] {
-            assert!(registry(ok).is_ok(), "{ok}");
-        }
-        for bad in [
-            "",
-            "ghcr.io/flux cd",
-            "https://ghcr.io/fluxcd",
-            "ghcr.io/FluxCD",
-            "ghcr.io//x",
-            "-a/b",
-        ] {
-            assert!(registry(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn label_keys() {
-        for ok in ["sharding.fluxcd.io/key", "shard", "a.b/c_d.e"] {
-            assert!(is_label_key(ok), "{ok}");
-        }
-        for bad in ["", "/x", "a/", "Sharding.IO/x", "a b", "x/y/z"] {
-            assert!(!is_label_key(bad), "{bad}");
-        }
-    }
 
     #[test]
     fn quantities() {

@@ -1,0 +1,9 @@
+//! ResourceSet (SPEC-resourceset §11), pure so far: the template engine and the input ids
+//! ([`template`]), how input sets combine ([`inputs`]) and the build of the objects
+//! ([`build`]).
+
+pub mod build;
+pub mod config_sources;
+pub mod exported;
+pub mod inputs;
+pub mod template;
