@@ -18,6 +18,16 @@ pub fn static_inputs(uid: &str, default_values: Option<&InputSet>) -> Vec<InputS
     vec![set]
 }
 
+/// Each set with the `defaults` it lacks: the provider's own values win.
+pub fn with_defaults(mut sets: Vec<InputSet>, defaults: Option<&InputSet>) -> Vec<InputSet> {
+    for set in &mut sets {
+        for (key, value) in defaults.into_iter().flatten() {
+            set.entry(key.clone()).or_insert_with(|| value.clone());
+        }
+    }
+    sets
+}
+
 /// `sha256:<hex>` over the sets in order, each as canonical JSON (sorted keys) on its own
 /// line: it changes exactly when a set or their order does.
 pub fn revision(sets: &[InputSet]) -> String {
@@ -47,6 +57,14 @@ mod tests {
         let sets = static_inputs("main", Some(&defaults));
         assert_eq!(sets, vec![set(json!({"id": "68878758", "env": "prod"}))]);
         assert_eq!(static_inputs("main", None), vec![set(json!({"id": "68878758"}))]);
+    }
+
+    #[test]
+    fn defaults_fill_only_absent_keys() {
+        let sets = vec![set(json!({"id": "1", "branch": "main"}))];
+        let defaults = set(json!({"branch": "x", "env": "dev"}));
+        let merged = with_defaults(sets, Some(&defaults));
+        assert_eq!(merged, vec![set(json!({"id": "1", "branch": "main", "env": "dev"}))]);
     }
 
     #[test]

@@ -1,25 +1,33 @@
-//! The ResourceSetInputProvider reconciler (SPEC-resourceset §12.6). Only the Static type
-//! exports inputs so far; every other type is Stalled, saying so, until this operator
-//! implements it.
+//! The ResourceSetInputProvider reconciler (SPEC-resourceset §12.6): check the spec, ask
+//! the provider ([`fetch`]) within its timeout, merge `defaultValues`, export. A type this
+//! operator does not implement yet is Stalled, saying so.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use kube::ResourceExt;
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 use kube::runtime::finalizer::Event as FinalizerEvent;
 
+use super::Context;
 use super::frame::{counted_pass, patch_status, retry_later};
-use super::resourceset::status::{Note, emit, every, suspended};
+use super::resourceset::status::{Note, annotation_duration, emit, every, suspended};
 use super::resourceset::{Error, Shared};
-use crate::api::annotation::REQUESTED_AT;
-use crate::api::reason::{INVALID_SPEC, RECONCILIATION_SUCCEEDED};
-use crate::api::{ProviderType, ResourceSetInputProvider, ResourceSetInputProviderSpec, conditions};
+use crate::api::annotation::{RECONCILE_TIMEOUT, REQUESTED_AT};
+use crate::api::reason::{INVALID_SPEC, PROGRESSING, RECONCILIATION_FAILED, RECONCILIATION_SUCCEEDED};
+use crate::api::{ResourceSetInputProvider, ResourceSetInputProviderStatus, conditions};
 use crate::resourceset::exported;
+
+pub mod fetch;
+
+use fetch::FetchError;
 
 /// The controller label of the provider's reconcile metrics.
 pub const PROVIDER_CONTROLLER: &str = "resourcesetinputprovider";
+
+/// A provider call's bound without `fluxcd.controlplane.io/reconcileTimeout`.
+const PROVIDER_TIMEOUT: Duration = Duration::from_secs(120);
 
 pub async fn reconcile(obj: Arc<ResourceSetInputProvider>, shared: Arc<Shared>) -> Result<Action, Error> {
     let (client, queue) = (&shared.ctx.client, &shared.provider_queue);
@@ -59,14 +67,32 @@ async fn reconcile_provider(obj: &ResourceSetInputProvider, shared: &Shared) -> 
         return suspended(ctx, obj, status, |s| &mut s.conditions).await;
     }
     status.last_handled_reconcile_at = obj.annotations().get(REQUESTED_AT).cloned();
-    if let Err(problem) = check_spec(&obj.spec) {
-        let problem = problem.to_string();
-        conditions::failed(&mut status.conditions, INVALID_SPEC, &problem, generation, true);
-        patch_status(ctx, obj, &status).await.map_err(Error::Kube)?;
-        emit(ctx, obj, warning(INVALID_SPEC, &problem)).await;
-        return Ok(Action::await_change());
+    if let Err(problem) = fetch::check_spec(&obj.spec) {
+        return stall(ctx, obj, status, &problem).await;
     }
-    let sets = exported::static_inputs(&obj.uid().unwrap_or_default(), obj.spec.default_values.as_ref());
+    if fetch::is_remote(obj.spec.type_) {
+        let message = "Reconciliation in progress";
+        conditions::progressing(&mut status.conditions, PROGRESSING, message, generation);
+        patch_status(ctx, obj, &status).await.map_err(Error::Kube)?;
+    }
+    let timeout = annotation_duration(obj.annotations(), RECONCILE_TIMEOUT, PROVIDER_TIMEOUT);
+    let call = fetch::Call {
+        obj,
+        client: &ctx.client,
+        timeout,
+    };
+    let answer = match tokio::time::timeout(timeout, fetch::fetch(&call)).await {
+        Ok(answer) => answer,
+        Err(_) => Err(FetchError::failed(
+            "provider call",
+            format!("timed out after {timeout:?}"),
+        )),
+    };
+    let sets = match answer {
+        Ok(sets) => exported::with_defaults(sets, obj.spec.default_values.as_ref()),
+        Err(FetchError::Invalid(problem)) => return stall(ctx, obj, status, &problem).await,
+        Err(failure) => return failed(ctx, obj, status, &failure).await,
+    };
     let revision = exported::revision(&sets);
     let changed = status.last_exported_revision.as_deref() != Some(revision.as_str());
     let elapsed = crate::report::rounded(started.elapsed());
@@ -89,6 +115,43 @@ async fn reconcile_provider(obj: &ResourceSetInputProvider, shared: &Shared) -> 
     Ok(Action::requeue(every))
 }
 
+/// A spec the operator cannot act on: Stalled `InvalidSpec` until the spec changes.
+async fn stall(
+    ctx: &Context,
+    obj: &ResourceSetInputProvider,
+    mut status: ResourceSetInputProviderStatus,
+    problem: &fetch::Invalid,
+) -> Result<Action, Error> {
+    let problem = problem.to_string();
+    let generation = obj.metadata.generation;
+    conditions::failed(&mut status.conditions, INVALID_SPEC, &problem, generation, true);
+    patch_status(ctx, obj, &status).await.map_err(Error::Kube)?;
+    emit(ctx, obj, warning(INVALID_SPEC, &problem)).await;
+    Ok(Action::await_change())
+}
+
+/// A provider that could not be asked: Ready=False `ReconciliationFailed` naming the type
+/// and the cause, the exported inputs kept, and a retry after the key's backoff.
+async fn failed(
+    ctx: &Context,
+    obj: &ResourceSetInputProvider,
+    mut status: ResourceSetInputProviderStatus,
+    failure: &FetchError,
+) -> Result<Action, Error> {
+    let message = format!("{} provider failed: {failure}", fetch::type_name(obj.spec.type_));
+    let generation = obj.metadata.generation;
+    conditions::failed(
+        &mut status.conditions,
+        RECONCILIATION_FAILED,
+        &message,
+        generation,
+        false,
+    );
+    patch_status(ctx, obj, &status).await.map_err(Error::Kube)?;
+    emit(ctx, obj, warning(RECONCILIATION_FAILED, &message)).await;
+    Ok(Action::requeue(ctx.next_retry_delay(&key_of(obj))))
+}
+
 fn warning<'a>(reason: &'a str, message: &'a str) -> Note<'a> {
     Note {
         type_: EventType::Warning,
@@ -96,47 +159,5 @@ fn warning<'a>(reason: &'a str, message: &'a str) -> Note<'a> {
         message,
         revision: None,
         forward: true,
-    }
-}
-
-/// What this operator cannot act on yet.
-#[derive(Debug, PartialEq, Eq, thiserror::Error)]
-enum Unsupported {
-    #[error("spec.type: type {0} is not supported by this operator yet")]
-    Type(String),
-    #[error("spec.schedule: schedules are not supported by this operator yet")]
-    Schedule,
-}
-
-/// A type other than Static, a schedule.
-fn check_spec(spec: &ResourceSetInputProviderSpec) -> Result<(), Unsupported> {
-    if spec.type_ != ProviderType::Static {
-        let name = serde_json::to_value(spec.type_).unwrap_or_default();
-        return Err(Unsupported::Type(name.as_str().unwrap_or_default().to_owned()));
-    }
-    if !spec.schedule.is_empty() {
-        return Err(Unsupported::Schedule);
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn spec(value: serde_json::Value) -> ResourceSetInputProviderSpec {
-        serde_json::from_value(value).expect("spec")
-    }
-
-    #[test]
-    fn only_static_without_schedule_is_supported() {
-        assert_eq!(check_spec(&spec(serde_json::json!({"type": "Static"}))), Ok(()));
-        let github = spec(serde_json::json!({"type": "GitHubBranch", "url": "https://github.com/o/r"}));
-        assert_eq!(
-            check_spec(&github).unwrap_err().to_string(),
-            "spec.type: type GitHubBranch is not supported by this operator yet"
-        );
-        let scheduled = spec(serde_json::json!({"type": "Static", "schedule": [{"cron": "@daily"}]}));
-        assert_eq!(check_spec(&scheduled), Err(Unsupported::Schedule));
     }
 }
