@@ -245,8 +245,9 @@ async fn resourceset_s08_providers_by_selector() {
     );
 }
 
-/// §14.10 without CEL: a dependency whose kind is not served holds the set, retried every
-/// 5 s; it goes ahead once the object exists. A readyExpr is Stalled (no CEL yet).
+/// §14.10: a dependency that does not exist holds the set, retried every 5 s; it goes
+/// ahead once the object exists. A `readyExpr` gate holds until the data opens it; one
+/// that does not parse is Stalled.
 #[tokio::test]
 async fn resourceset_s10_depends_on() {
     let bed = Bed::start("rs10").await;
@@ -267,33 +268,40 @@ async fn resourceset_s10_depends_on() {
         "a dependency wait writes no history"
     );
     let started = std::time::Instant::now();
-    Api::<ConfigMap>::namespaced(client.clone(), ns)
-        .create(
-            &Default::default(),
-            &serde_json::from_value(cm(ns, "gate", json!({}))).unwrap(),
-        )
-        .await
-        .expect("create gate");
+    let config_maps = Api::<ConfigMap>::namespaced(client.clone(), ns);
+    let closed = serde_json::from_value(cm(ns, "gate", json!({"gate": "closed"}))).unwrap();
+    config_maps.create(&Default::default(), &closed).await.expect("create gate");
     wait_set(client, ns, "set", 15, "Ready once the gate exists", is_ready).await;
     assert!(started.elapsed() < Duration::from_secs(12), "{:?}", started.elapsed());
     assert!(config_map(client, ns, "out").await.is_some());
+
     let cel = json!({"apiVersion": "v1", "kind": "ConfigMap", "name": "gate", "namespace": ns,
         "ready": true, "readyExpr": "data.gate == 'open'"});
-    apply_set(
-        client,
-        ns,
-        "cel",
-        json!({"dependsOn": [cel], "resources": [cm(ns, "x", json!({}))]}),
-        json!({}),
-    )
-    .await;
-    let (set, message) = wait_reason(client, ns, "cel", "Ready", "False", "InvalidCELExpression").await;
+    let spec = json!({"dependsOn": [cel], "resources": [cm(ns, "x", json!({}))]});
+    apply_set(client, ns, "cel", spec, json!({})).await;
+    let (_, message) = wait_reason(client, ns, "cel", "Ready", "False", "DependencyNotReady").await;
+    says(&message, "Retrying dependency check: ", &["readyExpr is false"]);
+    assert!(config_map(client, ns, "x").await.is_none(), "the gate holds");
+    let open = json!({"data": {"gate": "open"}});
+    config_maps
+        .patch("gate", &PatchParams::default(), &Patch::Merge(&open))
+        .await
+        .expect("open the gate");
+    wait_set(client, ns, "cel", 15, "Ready once the gate opens", is_ready).await;
+    assert!(config_map(client, ns, "x").await.is_some());
+
+    let broken = json!({"apiVersion": "v1", "kind": "ConfigMap", "name": "gate", "namespace": ns,
+        "ready": true, "readyExpr": "data.gate =="});
+    let spec = json!({"dependsOn": [broken], "resources": [cm(ns, "y", json!({}))]});
+    apply_set(client, ns, "bad", spec, json!({})).await;
+    let (set, message) = wait_reason(client, ns, "bad", "Ready", "False", "InvalidCELExpression").await;
     assert!(has_reason(&set, "Stalled", "True", "InvalidCELExpression"));
     says(
         &message,
         "Reconciliation failed terminally due to configuration error:",
-        &["readyExpr"],
+        &["dependsOn[0].readyExpr"],
     );
+    assert!(config_map(client, ns, "y").await.is_none());
 }
 
 /// §14.11: `wait: true` on a Widget that is not Ready fails by the reconcile timeout, and
