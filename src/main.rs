@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand};
 use flux_operator_rs::controller::RunError;
 use flux_operator_rs::controller::config::parse_duration;
 use flux_operator_rs::distribution::artifact::{self, ArtifactRef, Credentials, Transport};
-use flux_operator_rs::{api, build, controller, distribution, logging, wait, yaml};
+use flux_operator_rs::{api, build, controller, distribution, logging, resourceset, wait, yaml};
 use run_args::RunArgs;
 
 /// The flags of `run`: the binary's, not the library's.
@@ -133,6 +133,20 @@ enum BuildCommand {
         #[command(flatten)]
         registry: RegistryArgs,
     },
+    /// Print the objects of a ResourceSet as multi-document YAML, as the operator would
+    /// apply them.
+    #[command(alias = "rset")]
+    Resourceset {
+        /// The ResourceSet YAML file (`-` for standard input).
+        #[arg(short = 'f', long = "filename", alias = "file", value_name = "FILE")]
+        file: PathBuf,
+        /// A YAML list of input sets that stands for all of the set's inputs.
+        #[arg(short = 'i', long = "inputs-from", value_name = "FILE")]
+        inputs_from: Option<PathBuf>,
+        /// YAML documents of Static ResourceSetInputProviders the set reads.
+        #[arg(long = "inputs-from-provider", value_name = "FILE")]
+        inputs_from_provider: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -159,6 +173,14 @@ fn main() -> ExitCode {
                 &registry,
             ),
         },
+        Command::Build {
+            what:
+                BuildCommand::Resourceset {
+                    file,
+                    inputs_from,
+                    inputs_from_provider,
+                },
+        } => build_resourceset(&file, inputs_from.as_deref(), inputs_from_provider.as_deref()),
         Command::Distribution {
             what:
                 DistributionCommand::Push {
@@ -250,6 +272,43 @@ fn build_instance(file: &Path, storage_path: &Path) -> Result<(), String> {
     }
     let out = yaml::to_multi_string(&built.objects).map_err(|e| e.to_string())?;
     print_stdout(&out)
+}
+
+/// Prints nothing unless the whole build succeeds.
+fn build_resourceset(file: &Path, inputs: Option<&Path>, providers: Option<&Path>) -> Result<(), String> {
+    let set = read_text(file)?;
+    let inputs = inputs.map(read_text).transpose()?;
+    let providers = providers.map(read_text).transpose()?;
+    let from = resourceset::offline::Offline {
+        inputs: inputs.as_deref(),
+        providers: providers.as_deref(),
+    };
+    let built = resourceset::offline::build_offline(&set, from).map_err(|e| e.to_string())?;
+    let out = resourceset::offline::print(&built).map_err(|e| e.to_string())?;
+    print_stdout(&out)
+}
+
+/// The largest input file read: far above any real manifest, and a bound on memory.
+const MAX_INPUT_FILE: u64 = 16 << 20;
+
+/// A file's text (`-`: standard input), refused past [`MAX_INPUT_FILE`].
+fn read_text(path: &Path) -> Result<String, String> {
+    use std::io::Read;
+    let name = path.display();
+    let reader: Box<dyn Read> = if path.as_os_str() == "-" {
+        Box::new(std::io::stdin())
+    } else {
+        Box::new(std::fs::File::open(path).map_err(|e| format!("cannot read {name}: {e}"))?)
+    };
+    let mut text = String::new();
+    reader
+        .take(MAX_INPUT_FILE + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| format!("cannot read {name}: {e}"))?;
+    if text.len() as u64 > MAX_INPUT_FILE {
+        return Err(format!("{name}: larger than {} MiB", MAX_INPUT_FILE >> 20));
+    }
+    Ok(text)
 }
 
 /// `build instance --artifact`: the artifact's releases on the lines the storage path's

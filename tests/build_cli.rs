@@ -380,3 +380,28 @@ fn huge_registry_gives_a_short_line() {
     );
     assert!(output.stderr.len() < 400, "{} bytes", output.stderr.len());
 }
+
+/// `build resourceset`: a mistake is one stderr line naming what is wrong, nothing on stdout.
+#[test]
+fn build_resourceset_refuses_in_one_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).expect("write");
+        path.to_str().expect("path").to_owned()
+    };
+    let broken = write("broken.yaml", "a: [\n");
+    assert_fails(
+        &run(&["build", "resourceset", "-f", &broken]),
+        &["the ResourceSet: invalid YAML"],
+    );
+    let set = "apiVersion: fluxcd.controlplane.io/v1\nkind: ResourceSet\nmetadata: {name: s}\nspec:\n  \
+               inputs: [{a: 1}]\n  resources:\n  - {apiVersion: v1, kind: ConfigMap, metadata: {name: '<< inputs.b >>'}}\n";
+    let set = write("set.yaml", set);
+    assert_fails(
+        &run(&["build", "rset", "-f", &set]),
+        &["build failed: ", "map has no entry for key \"b\""],
+    );
+    let big = write("big.yaml", &"#".repeat((16 << 20) + 1));
+    assert_fails(&run(&["build", "rset", "-f", &big]), &["larger than 16 MiB"]);
+}

@@ -20,6 +20,8 @@ mod oci_registry;
 mod oracle;
 #[path = "parity_cases/mod.rs"]
 mod parity_cases;
+#[path = "render_parity/upstream_cli.rs"]
+mod upstream_cli;
 
 use serde_json::{Value, json};
 

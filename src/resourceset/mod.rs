@@ -6,5 +6,7 @@ pub mod build;
 pub mod config_sources;
 pub mod exported;
 pub mod inputs;
+pub mod offline;
 pub mod ready_expr;
+pub mod selection;
 pub mod template;

@@ -82,7 +82,9 @@ pub fn compile(source: &str) -> Result<ReadyExpr, ExprError> {
     let source = source.to_owned();
     let parsed = on_big_stack(move || {
         let env = environment()?;
-        let program = env.compile(&source).map_err(|e| ExprError::Parse(first_line(&e.to_string())))?;
+        let program = env
+            .compile(&source)
+            .map_err(|e| ExprError::Parse(first_line(&e.to_string())))?;
         if comprehension_depth(program.expression()) > 1 {
             return Err(ExprError::NestedComprehension);
         }

@@ -22,14 +22,20 @@ fn the_spec_examples_evaluate_over_top_level_fields() {
 fn the_extensions_are_there() {
     let object = json!({"data": {"name": "Gate", "enc": "b3Blbg=="}});
     assert_eq!(ready("data.name.lowerAscii() == 'gate'", object.clone()), Ok(true));
-    assert_eq!(ready("string(base64.decode(data.enc)) == 'open'", object.clone()), Ok(true));
+    assert_eq!(
+        ready("string(base64.decode(data.enc)) == 'open'", object.clone()),
+        Ok(true)
+    );
     assert_eq!(ready("math.greatest(1, 2) == 2", object), Ok(true));
 }
 
 #[test]
 fn runtime_errors_and_non_bools_are_not_ready() {
     let object = json!({"data": {}});
-    assert!(matches!(ready("data.missing == 'x'", object.clone()), Err(EvalError::Failed(_))));
+    assert!(matches!(
+        ready("data.missing == 'x'", object.clone()),
+        Err(EvalError::Failed(_))
+    ));
     assert!(matches!(ready("'a'", object.clone()), Err(EvalError::NotBool(_))));
     assert!(matches!(ready("spec.x", object), Err(EvalError::Failed(_))));
 }

@@ -270,7 +270,10 @@ async fn resourceset_s10_depends_on() {
     let started = std::time::Instant::now();
     let config_maps = Api::<ConfigMap>::namespaced(client.clone(), ns);
     let closed = serde_json::from_value(cm(ns, "gate", json!({"gate": "closed"}))).unwrap();
-    config_maps.create(&Default::default(), &closed).await.expect("create gate");
+    config_maps
+        .create(&Default::default(), &closed)
+        .await
+        .expect("create gate");
     wait_set(client, ns, "set", 15, "Ready once the gate exists", is_ready).await;
     assert!(started.elapsed() < Duration::from_secs(12), "{:?}", started.elapsed());
     assert!(config_map(client, ns, "out").await.is_some());

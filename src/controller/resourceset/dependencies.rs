@@ -28,10 +28,7 @@ pub async fn check(run: &Run<'_>) -> Result<(), Cause> {
 
 /// Each entry's parsed `readyExpr`, where it counts (`ready: true`); parsing blocks.
 async fn compile_all(deps: &[Dependency]) -> Result<Vec<Option<ReadyExpr>>, Cause> {
-    let sources: Vec<Option<String>> = deps
-        .iter()
-        .map(|d| d.ready_expr.clone().filter(|_| d.ready))
-        .collect();
+    let sources: Vec<Option<String>> = deps.iter().map(|d| d.ready_expr.clone().filter(|_| d.ready)).collect();
     let compiled = tokio::task::spawn_blocking(move || {
         let parse = |source: &Option<String>| source.as_deref().map(ready_expr::compile).transpose();
         sources.iter().map(parse).collect::<Vec<_>>()
@@ -175,14 +172,18 @@ mod tests {
             ready_expr: Some(expr.into()),
             ..Dependency::default()
         };
-        let deps = [dep(true, "data.gate == 'open'"), dep(false, "=="), dep(true, "data.gate ==")];
+        let deps = [
+            dep(true, "data.gate == 'open'"),
+            dep(false, "=="),
+            dep(true, "data.gate =="),
+        ];
         let error = compile_all(&deps).await.unwrap_err();
-        assert!(
-            matches!(&error, Cause::InvalidReadyExpr { index: 2, .. }),
-            "{error}"
-        );
+        assert!(matches!(&error, Cause::InvalidReadyExpr { index: 2, .. }), "{error}");
         let parsed = compile_all(&deps[..2]).await.expect("parses");
-        assert!(parsed[0].is_some() && parsed[1].is_none(), "ready: false ignores the expression");
+        assert!(
+            parsed[0].is_some() && parsed[1].is_none(),
+            "ready: false ignores the expression"
+        );
     }
 
     #[test]

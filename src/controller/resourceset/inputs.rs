@@ -2,13 +2,12 @@
 //! exported inputs of the providers `spec.inputsFrom` names or selects in its namespace,
 //! read from the providers' store.
 
-use kube::ResourceExt;
-use kube::core::{Selector, SelectorExt};
-use kube::runtime::reflector::{ObjectRef, Store};
+use kube::runtime::reflector::Store;
 
 use super::outcome::Cause;
 use crate::api::{ResourceSet, ResourceSetInputProvider};
-use crate::resourceset::inputs::{self, Inputs, Source, SourceKind, Strategy};
+use crate::resourceset::inputs::Inputs;
+use crate::resourceset::selection::{self, SelectError};
 
 /// How long a reconcile waits for the providers' first list.
 const LIST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
@@ -23,71 +22,12 @@ pub async fn compute(obj: &ResourceSet, providers: &Store<ResourceSetInputProvid
             return Err(Cause::ProvidersUnknown);
         }
     }
-    let namespace = obj.namespace().unwrap_or_default();
-    let own = Source {
-        kind: SourceKind::ResourceSet,
-        name: obj.name_any(),
-        namespace: namespace.clone(),
-        sets: obj.spec.inputs.clone(),
-    };
-    let mut found = Vec::new();
-    for (index, reference) in obj.spec.inputs_from.iter().enumerate() {
-        match (&reference.name, &reference.selector) {
-            (Some(name), _) => {
-                let provider = providers
-                    .get(&ObjectRef::new(name).within(&namespace))
-                    .filter(|p| p.metadata.deletion_timestamp.is_none())
-                    .ok_or_else(|| Cause::ProviderMissing {
-                        namespace: namespace.clone(),
-                        name: name.clone(),
-                    })?;
-                found.push(source(&provider));
-            }
-            (None, Some(selector)) => {
-                let selector = Selector::try_from(selector.clone()).map_err(|e| Cause::InvalidSelector {
-                    index,
-                    problem: e.to_string(),
-                })?;
-                found.extend(
-                    providers
-                        .state()
-                        .iter()
-                        .filter(|p| p.namespace().as_deref() == Some(namespace.as_str()))
-                        .filter(|p| p.metadata.deletion_timestamp.is_none())
-                        .filter(|p| selector.matches(p.labels()))
-                        .map(|p| source(p)),
-                );
-            }
-            (None, None) => {
-                return Err(Cause::InvalidSelector {
-                    index,
-                    problem: "one of name or selector must be set".into(),
-                });
-            }
-        }
-    }
-    let strategy = Strategy::from_spec(obj.spec.input_strategy.as_ref());
-    let providers = inputs::merge_providers(found);
-    Ok(inputs::compute(
-        &own,
-        &providers,
-        !obj.spec.inputs_from.is_empty(),
-        strategy,
-    )?)
-}
-
-/// A provider's exported inputs as they are, whatever its Ready condition.
-fn source(provider: &ResourceSetInputProvider) -> Source {
-    Source {
-        kind: SourceKind::ResourceSetInputProvider,
-        name: provider.name_any(),
-        namespace: provider.namespace().unwrap_or_default(),
-        sets: provider
-            .status
-            .as_ref()
-            .map(|s| s.exported_inputs.clone())
-            .unwrap_or_default(),
-    }
+    let state = providers.state();
+    let found = selection::select(obj, state.iter().map(|p| p.as_ref())).map_err(|e| match e {
+        SelectError::InvalidSelector { index, problem } => Cause::InvalidSelector { index, problem },
+        SelectError::Missing { namespace, name } => Cause::ProviderMissing { namespace, name },
+    })?;
+    Ok(selection::set_inputs(obj, &found)?)
 }
 
 #[cfg(test)]

@@ -309,6 +309,11 @@ pub fn to_yaml(v: &Value) -> Result<String, FuncError> {
     Ok(e.finish())
 }
 
+/// A JSON value as sigs.k8s.io/yaml.Marshal writes it (the form upstream's CLI prints).
+pub fn json_to_yaml(v: &serde_json::Value) -> Result<String, FuncError> {
+    to_yaml(&super::value::from_json(v))
+}
+
 /// A JSON value as `toYaml` writes it, but with no line folded: the form a ResourceSet's
 /// `resources` item takes before it is rendered.
 pub fn json_to_yaml_unfolded(v: &serde_json::Value) -> Result<String, FuncError> {
