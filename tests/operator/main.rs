@@ -17,6 +17,7 @@ mod reconciler;
 mod report;
 mod report_metrics;
 mod resourceset;
+mod resourceset_figures;
 mod resourceset_inputs;
 mod resourceset_sources;
 mod resourceset_steps;
