@@ -1,92 +1,120 @@
 //! Credentials and TLS material of a forge provider, from Secrets in its namespace
-//! (SPEC-resourceset §12.3 "Auth"): `password` is the token, beside a `username`; values
-//! are whitespace-trimmed; no `secretRef` means anonymous.
+//! (SPEC-resourceset §12.3 "Auth"): `password` is the token, beside a `username`, or for
+//! GitHub the `githubApp*` keys of a GitHub App; values are whitespace-trimmed; no
+//! `secretRef` means anonymous.
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
 use kube::Api;
 
+use super::github_app::App;
 use super::http::{ForgeError, Tls};
 use crate::controller::provider::fetch::Call;
 use crate::distribution::artifact::chain;
 
-/// Keys of GitHub App authentication, which this operator does not implement yet.
-const GITHUB_APP_KEYS: [&str; 5] = [
-    "githubAppID",
-    "githubAppPrivateKey",
-    "githubAppInstallationID",
-    "githubAppInstallationOwner",
-    "githubAppBaseURL",
-];
+/// How a provider authenticates.
+pub enum Credential {
+    Anonymous,
+    Token(String),
+    /// GitHub only.
+    GitHubApp(Box<App>),
+}
 
-/// The token of `spec.secretRef`, `None` without one. `github` refuses GitHub App keys.
-pub async fn token(call: &Call<'_>, github: bool) -> Result<Option<String>, ForgeError> {
+/// The credential of `spec.secretRef`. Only `github` reads GitHub App keys.
+pub async fn credential(call: &Call<'_>, github: bool) -> Result<Credential, ForgeError> {
     let Some(reference) = &call.spec().secret_ref else {
-        return Ok(None);
+        return Ok(Credential::Anonymous);
     };
-    let data = secret_data(call, &reference.name).await?;
+    let values = secret_values(call, &reference.name).await?;
     let refuse = |why: &str| secret_error(call, &reference.name, why);
-    if github && GITHUB_APP_KEYS.iter().any(|k| data.contains_key(*k)) {
-        return Err(refuse(
-            "GitHub App authentication is not supported by this operator yet",
-        ));
+    if github && let Some(app) = App::from_values(&values).map_err(|why| refuse(&why))? {
+        return Ok(Credential::GitHubApp(Box::new(app)));
     }
-    if value(&data, "username").is_none() {
+    if !values.contains_key("username") {
         return Err(refuse("no 'username' key"));
     }
-    match value(&data, "password") {
-        Some(token) if !token.is_empty() => Ok(Some(token)),
+    match values.get("password") {
+        Some(token) if !token.is_empty() => Ok(Credential::Token(token.clone())),
         _ => Err(refuse("no 'password' key with the token")),
     }
 }
 
 /// The CA bundle (`ca.crt`) and client certificate (`tls.crt` + `tls.key`) of
-/// `spec.certSecretRef`.
-pub async fn tls(call: &Call<'_>) -> Result<Tls, ForgeError> {
-    let Some(reference) = &call.spec().cert_secret_ref else {
-        return Ok(Tls::default());
-    };
-    let name = &reference.name;
-    let data = secret_data(call, name).await?;
-    let refuse = |why: String| secret_error(call, name, &why);
+/// `spec.certSecretRef`, as PEM text; [`tls`] turns them into client settings.
+pub async fn tls_pem(call: &Call<'_>) -> Result<BTreeMap<String, String>, ForgeError> {
+    match &call.spec().cert_secret_ref {
+        None => Ok(BTreeMap::new()),
+        Some(reference) => {
+            let mut values = secret_values(call, &reference.name).await?;
+            values.retain(|k, _| matches!(k.as_str(), "ca.crt" | "tls.crt" | "tls.key"));
+            if values.is_empty() {
+                let why = "neither 'ca.crt' nor 'tls.crt' and 'tls.key'";
+                return Err(secret_error(call, &reference.name, why));
+            }
+            Ok(values)
+        }
+    }
+}
+
+/// Client TLS settings from [`tls_pem`]'s values (built anew for each client: reqwest's
+/// certificates cannot be cloned).
+pub fn tls(pem: &BTreeMap<String, String>) -> Result<Tls, ForgeError> {
+    let refuse = |why: String| ForgeError::Setup(format!("certSecretRef: {why}"));
     let mut tls = Tls::default();
-    if let Some(ca) = value(&data, "ca.crt") {
+    if let Some(ca) = pem.get("ca.crt") {
         tls.roots = reqwest::Certificate::from_pem_bundle(ca.as_bytes())
             .map_err(|e| refuse(format!("ca.crt: {}", chain(&e))))?;
         if tls.roots.is_empty() {
             return Err(refuse("ca.crt has no PEM certificate".to_owned()));
         }
     }
-    match (value(&data, "tls.crt"), value(&data, "tls.key")) {
+    match (pem.get("tls.crt"), pem.get("tls.key")) {
         (Some(cert), Some(key)) => {
-            let pem = format!("{cert}\n{key}\n");
-            let identity = reqwest::Identity::from_pem(pem.as_bytes())
+            let both = format!("{cert}\n{key}\n");
+            let identity = reqwest::Identity::from_pem(both.as_bytes())
                 .map_err(|e| refuse(format!("tls.crt/tls.key: {}", chain(&e))))?;
             tls.identity = Some(identity);
         }
-        (None, None) if !tls.roots.is_empty() => {}
-        (None, None) => return Err(refuse("neither 'ca.crt' nor 'tls.crt' and 'tls.key'".to_owned())),
+        (None, None) => {}
         _ => return Err(refuse("'tls.crt' and 'tls.key' go together".to_owned())),
     }
     Ok(tls)
 }
 
-async fn secret_data(call: &Call<'_>, name: &str) -> Result<BTreeMap<String, ByteString>, ForgeError> {
+/// A Secret's values as whitespace-trimmed text.
+async fn secret_values(call: &Call<'_>, name: &str) -> Result<BTreeMap<String, String>, ForgeError> {
     let api: Api<Secret> = Api::namespaced(call.client.clone(), &call.namespace());
     let secret = api
         .get_opt(name)
         .await
         .map_err(|e| secret_error(call, name, &format!("cannot read it: {}", chain(&e))))?
         .ok_or_else(|| secret_error(call, name, "not found"))?;
-    Ok(secret.data.unwrap_or_default())
-}
-
-fn value(data: &BTreeMap<String, ByteString>, key: &str) -> Option<String> {
-    data.get(key).map(|v| String::from_utf8_lossy(&v.0).trim().to_owned())
+    let data = secret.data.unwrap_or_default();
+    Ok(data
+        .into_iter()
+        .map(|(k, v)| (k, String::from_utf8_lossy(&v.0).trim().to_owned()))
+        .collect())
 }
 
 fn secret_error(call: &Call<'_>, name: &str, why: &str) -> ForgeError {
     ForgeError::Setup(format!("Secret '{}/{name}': {why}", call.namespace()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pem(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    #[test]
+    fn tls_material_is_checked() {
+        assert!(tls(&BTreeMap::new()).is_ok());
+        let err = tls(&pem(&[("ca.crt", "nothing")])).err().expect("refused").to_string();
+        assert_eq!(err, "certSecretRef: ca.crt has no PEM certificate");
+        let err = tls(&pem(&[("tls.crt", "x")])).err().expect("refused").to_string();
+        assert_eq!(err, "certSecretRef: 'tls.crt' and 'tls.key' go together");
+    }
 }

@@ -24,15 +24,20 @@ const USER_AGENT: &str = concat!("flux-operator/", env!("CARGO_PKG_VERSION"));
 /// Why a forge could not be asked or its answer not used.
 #[derive(Debug, thiserror::Error)]
 pub enum ForgeError {
-    #[error("GET {url}: {message}")]
-    Request { url: String, message: String },
-    #[error("GET {url}: HTTP {status}{detail}")]
-    Status { url: String, status: u16, detail: String },
-    #[error("GET {url}: the response is larger than {} MiB", MAX_BODY >> 20)]
-    TooLarge { url: String },
-    #[error("GET {url}: unexpected answer: {source}")]
+    /// `request` is the method and URL.
+    #[error("{request}: {message}")]
+    Request { request: String, message: String },
+    #[error("{request}: HTTP {status}{detail}")]
+    Status {
+        request: String,
+        status: u16,
+        detail: String,
+    },
+    #[error("{request}: the response is larger than {} MiB", MAX_BODY >> 20)]
+    TooLarge { request: String },
+    #[error("{request}: unexpected answer: {source}")]
     Decode {
-        url: String,
+        request: String,
         #[source]
         source: serde_json::Error,
     },
@@ -125,7 +130,13 @@ impl Http {
     /// One JSON document.
     pub async fn get_json<T: DeserializeOwned>(&self, url: &Url) -> Result<T, ForgeError> {
         let (body, _) = self.get(url).await?;
-        decode(url, &body)
+        decode("GET", url, &body)
+    }
+
+    /// The JSON answer of a POST without a body.
+    pub async fn post_json<T: DeserializeOwned>(&self, url: &Url) -> Result<T, ForgeError> {
+        let (body, _) = self.send(reqwest::Method::POST, url).await?;
+        decode("POST", url, &body)
     }
 
     /// Every item of a paged list.
@@ -139,13 +150,20 @@ impl Http {
     }
 
     async fn get(&self, url: &Url) -> Result<(Vec<u8>, HeaderMap), ForgeError> {
-        let shown = shown(url);
-        let mut request = self.client.get(url.clone()).header("Accept", "application/json");
+        self.send(reqwest::Method::GET, url).await
+    }
+
+    async fn send(&self, method: reqwest::Method, url: &Url) -> Result<(Vec<u8>, HeaderMap), ForgeError> {
+        let shown = format!("{method} {}", shown(url));
+        let mut request = self
+            .client
+            .request(method, url.clone())
+            .header("Accept", "application/json");
         if let Some((name, value)) = &self.auth {
             request = request.header(name.clone(), value.clone());
         }
         let mut response = request.send().await.map_err(|e| ForgeError::Request {
-            url: shown.clone(),
+            request: shown.clone(),
             message: chain(&e),
         })?;
         let status = response.status();
@@ -153,7 +171,7 @@ impl Http {
         let body = read_bounded(&mut response, &shown).await?;
         if !status.is_success() {
             return Err(ForgeError::Status {
-                url: shown,
+                request: shown,
                 status: status.as_u16(),
                 detail: detail(&body),
             });
@@ -191,7 +209,7 @@ impl Pages {
             return Err(ForgeError::Paging { url: shown(&url), why });
         }
         let (body, headers) = http.get(&url).await?;
-        let items = decode(&url, &body)?;
+        let items = decode("GET", &url, &body)?;
         let next = match self.paging {
             Paging::Link => link_next(&headers, &url),
             Paging::NextPage => next_page(&headers, &url),
@@ -258,14 +276,16 @@ fn next_page(headers: &HeaderMap, url: &Url) -> Result<Option<Url>, String> {
     Ok(Some(next))
 }
 
-async fn read_bounded(response: &mut reqwest::Response, url: &str) -> Result<Vec<u8>, ForgeError> {
-    let too_large = || ForgeError::TooLarge { url: url.to_owned() };
+async fn read_bounded(response: &mut reqwest::Response, request: &str) -> Result<Vec<u8>, ForgeError> {
+    let too_large = || ForgeError::TooLarge {
+        request: request.to_owned(),
+    };
     if response.content_length().is_some_and(|n| n > MAX_BODY as u64) {
         return Err(too_large());
     }
     let mut body = Vec::new();
     while let Some(chunk) = response.chunk().await.map_err(|e| ForgeError::Request {
-        url: url.to_owned(),
+        request: request.to_owned(),
         message: format!("reading the response: {}", chain(&e)),
     })? {
         if body.len() + chunk.len() > MAX_BODY {
@@ -276,9 +296,9 @@ async fn read_bounded(response: &mut reqwest::Response, url: &str) -> Result<Vec
     Ok(body)
 }
 
-fn decode<T: DeserializeOwned>(url: &Url, body: &[u8]) -> Result<T, ForgeError> {
+fn decode<T: DeserializeOwned>(method: &str, url: &Url, body: &[u8]) -> Result<T, ForgeError> {
     serde_json::from_slice(body).map_err(|source| ForgeError::Decode {
-        url: shown(url),
+        request: format!("{method} {}", shown(url)),
         source,
     })
 }

@@ -5,6 +5,7 @@
 
 mod auth;
 mod github;
+mod github_app;
 mod gitlab;
 pub mod http;
 mod repo;
@@ -16,6 +17,7 @@ use crate::resourceset::provider_filter::{self, Found, Selection, SkipRules, Slo
 use crate::resourceset::template::ids::adler32;
 
 use super::fetch::{Call, FetchError, Invalid};
+use auth::Credential;
 use http::{ForgeError, Http};
 pub use repo::Repo;
 
@@ -95,9 +97,18 @@ pub async fn fetch(call: &Call<'_>) -> Result<Vec<InputSet>, FetchError> {
     })?;
     let repo = Repo::parse(forge, spec.url.as_deref().unwrap_or_default())?;
     let failed = |e: ForgeError| FetchError::failed(what(kind), e);
-    let token = auth::token(call, forge == Forge::GitHub).await.map_err(failed)?;
-    let tls = auth::tls(call).await.map_err(failed)?;
+    let credential = auth::credential(call, forge == Forge::GitHub).await.map_err(failed)?;
+    let pem = auth::tls_pem(call).await.map_err(failed)?;
+    let token = match credential {
+        Credential::Anonymous => None,
+        Credential::Token(token) => Some(token),
+        Credential::GitHubApp(app) => {
+            let tls = auth::tls(&pem).map_err(failed)?;
+            Some(app.token(&repo.root, tls, call.timeout).await.map_err(failed)?)
+        }
+    };
     let auth = token.map(|t| repo.auth_header(&t));
+    let tls = auth::tls(&pem).map_err(failed)?;
     let http = Http::new(repo.root.clone(), auth, tls, call.timeout).map_err(failed)?;
     let found = list(&http, &repo, kind, &selection).await.map_err(failed)?;
     let rules = SkipRules::new(spec.skip.as_ref());
