@@ -6,8 +6,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reqwest::Url;
 use serde_json::{Value, json};
 
@@ -22,8 +24,18 @@ struct Forge {
     tokens: HashMap<String, (String, String)>,
     /// Paths answered with HTTP 500.
     broken: Vec<String>,
+    /// A GitHub App: its id, its installation's id and owner, and the token it grants.
+    app: Option<App>,
     /// Every request's path and query, in order.
     requests: Vec<String>,
+}
+
+#[derive(Clone)]
+struct App {
+    id: u64,
+    installation: u64,
+    owner: String,
+    token: String,
 }
 
 type Shared = Arc<Mutex<Forge>>;
@@ -61,19 +73,33 @@ impl FakeForge {
         self.state.lock().unwrap().broken.push(path.to_owned());
     }
 
+    /// A GitHub App `id` installed for `owner`, whose installation token is `token`.
+    pub fn app(&self, id: u64, installation: u64, owner: &str, token: &str) {
+        let app = App {
+            id,
+            installation,
+            owner: owner.to_owned(),
+            token: token.to_owned(),
+        };
+        self.state.lock().unwrap().app = Some(app);
+    }
+
     /// The requests so far, as `path?query`.
     pub fn requests(&self) -> Vec<String> {
         self.state.lock().unwrap().requests.clone()
     }
 }
 
-async fn serve(State(state): State<Shared>, uri: Uri, headers: HeaderMap) -> Response {
+async fn serve(State(state): State<Shared>, method: Method, uri: Uri, headers: HeaderMap) -> Response {
     let mut forge = state.lock().unwrap();
     let path = uri.path().to_owned();
     let url = Url::parse(&format!("http://fake{uri}")).expect("request URL");
     forge
         .requests
         .push(format!("{path}?{}", uri.query().unwrap_or_default()));
+    if let Some(app_path) = path.strip_prefix("/api/v3/app/") {
+        return app(forge.app.clone(), &method, app_path, &headers);
+    }
     let prefix = path.get(..7).unwrap_or_default();
     if let Some((header, value)) = forge.tokens.get(prefix) {
         let sent = headers.get(header.as_str()).and_then(|v| v.to_str().ok());
@@ -112,6 +138,40 @@ async fn serve(State(state): State<Shared>, uri: Uri, headers: HeaderMap) -> Res
         headers.insert("link", HeaderValue::from_str(&link).unwrap());
     }
     response
+}
+
+/// The App endpoints: the caller must present a JWT whose issuer is the App (its signature
+/// is checked by the unit tests of the signer, not here).
+fn app(app: Option<App>, method: &Method, path: &str, headers: &HeaderMap) -> Response {
+    let Some(app) = app else {
+        return answer(StatusCode::NOT_FOUND, json!({"message": "Not Found"}));
+    };
+    let bearer = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let claims = bearer
+        .and_then(|jwt| jwt.split('.').nth(1))
+        .and_then(|c| URL_SAFE_NO_PAD.decode(c).ok());
+    let claims: Value = claims.and_then(|c| serde_json::from_slice(&c).ok()).unwrap_or_default();
+    if claims["iss"] != app.id {
+        return answer(
+            StatusCode::UNAUTHORIZED,
+            json!({"message": "A JSON web token could not be decoded"}),
+        );
+    }
+    if path.starts_with("installations") && path.ends_with("/access_tokens") {
+        if path != format!("installations/{}/access_tokens", app.installation) || method != Method::POST {
+            return answer(StatusCode::NOT_FOUND, json!({"message": "Not Found"}));
+        }
+        return answer(
+            StatusCode::CREATED,
+            json!({"token": app.token, "expires_at": "2099-01-01T00:00:00Z"}),
+        );
+    }
+    let installations = json!([{"id": app.installation + 1, "account": {"login": "someone-else"}},
+        {"id": app.installation, "account": {"login": app.owner}}]);
+    answer(StatusCode::OK, installations)
 }
 
 /// GitLab's server-side filters: all `labels`, the deployments of one `environment`.

@@ -46,6 +46,24 @@ async fn token_secret(client: &kube::Client, ns: &str, name: &str, token: &str) 
         .expect("apply Secret");
 }
 
+/// A GitHub App Secret with a fresh RSA key (from the openssl command).
+async fn app_secret(client: &kube::Client, ns: &str, name: &str, id: u64, owner: &str) {
+    let out = std::process::Command::new("openssl")
+        .args(["genrsa", "2048"])
+        .output()
+        .expect("openssl");
+    let key = String::from_utf8(out.stdout).expect("PEM");
+    let secret: Secret = serde_json::from_value(json!({"apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": name, "namespace": ns},
+        "stringData": {"githubAppID": id.to_string(), "githubAppPrivateKey": key,
+            "githubAppInstallationOwner": owner}}))
+    .expect("Secret");
+    Api::<Secret>::namespaced(client.clone(), ns)
+        .patch(name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&secret))
+        .await
+        .expect("apply Secret");
+}
+
 fn condition(p: &ResourceSetInputProvider, type_: &str) -> Option<(String, String, String)> {
     find_condition(&p.status.as_ref()?.conditions, type_)
 }
@@ -183,6 +201,25 @@ async fn provider_forge_s21_github() {
         exported_pr(4, "feat-d", "d2", &["deploy", "preview"])
     ]);
     wait_exported(&bed, "prs", frozen).await;
+
+    // A GitHub App found by its owner buys the same token.
+    forge.app(77, 9, "o", "tok");
+    app_secret(client, ns, "app", 77, "o").await;
+    let by_app = json!({"type": "GitHubTag", "url": url, "secretRef": {"name": "app"}, "filter": {"limit": 1}});
+    apply_provider(client, ns, "app-tags", json!({}), by_app).await;
+    wait_exported(
+        &bed,
+        "app-tags",
+        json!([{"id": id("v1.2.0"), "sha": "c-v1.2.0", "tag": "v1.2.0"}]),
+    )
+    .await;
+    let requests = forge.requests();
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.starts_with("/api/v3/app/installations/9/access_tokens")),
+        "{requests:?}"
+    );
 
     forge.break_path("/api/v3/repos/o/r/tags");
     request_reconcile(&bed, "tags", "broken").await;
