@@ -399,3 +399,7 @@ mod tests {
         assert_eq!(shown, "https://h/x");
     }
 }
+
+#[cfg(test)]
+#[path = "http_paging_tests.rs"]
+mod paging_tests;

@@ -139,7 +139,11 @@ async fn list(http: &Http, repo: &Repo, kind: Kind, selection: &Selection) -> Re
                 Forge::GitLab => gitlab::merge_requests(http, repo, selection).await?,
                 _ => github::pulls(http, repo).await?,
             };
-            let labelled = changes.into_iter().filter(|c| selection.has_labels(&c.labels));
+            // GitLab filters by labels itself, by its own matching rules.
+            let server_side = repo.forge == Forge::GitLab;
+            let labelled = changes
+                .into_iter()
+                .filter(|c| server_side || selection.has_labels(&c.labels));
             let kept = selection.first(labelled, |c| c.branch.as_str());
             kept.into_iter().map(|c| change_set(c, slug)).collect()
         }
