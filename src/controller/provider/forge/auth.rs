@@ -109,6 +109,50 @@ mod tests {
         pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
     }
 
+    /// A self-signed certificate and its key, from the openssl command.
+    fn self_signed() -> (String, String) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (cert, key) = (dir.path().join("tls.crt"), dir.path().join("tls.key"));
+        let out = std::process::Command::new("openssl")
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-subj",
+                "/CN=forge",
+                "-days",
+                "1",
+            ])
+            .arg("-keyout")
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert)
+            .output()
+            .expect("openssl");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let read = |path| std::fs::read_to_string(path).expect("PEM");
+        (read(&cert), read(&key))
+    }
+
+    #[test]
+    fn a_ca_bundle_and_a_client_certificate_make_a_client() {
+        let (cert, key) = self_signed();
+        let usable = tls(&pem(&[("ca.crt", &cert), ("tls.crt", &cert), ("tls.key", &key)])).expect("usable");
+        assert_eq!(usable.roots.len(), 1);
+        assert!(usable.identity.is_some());
+        let root = reqwest::Url::parse("https://forge.example/api/v3").unwrap();
+        assert!(super::super::Http::new(root, None, usable, std::time::Duration::from_secs(5)).is_ok());
+        let no_cert = tls(&pem(&[("tls.crt", "junk"), ("tls.key", &key)]))
+            .err()
+            .expect("refused");
+        assert!(
+            no_cert.to_string().starts_with("certSecretRef: tls.crt/tls.key: "),
+            "{no_cert}"
+        );
+    }
+
     #[test]
     fn tls_material_is_checked() {
         assert!(tls(&BTreeMap::new()).is_ok());
