@@ -7,6 +7,7 @@ pub mod config_sources;
 pub mod exported;
 pub mod inputs;
 pub mod offline;
+pub mod provider_filter;
 pub mod ready_expr;
 pub mod selection;
 pub mod template;

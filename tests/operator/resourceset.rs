@@ -408,8 +408,8 @@ async fn resourceset_s19_static_provider_exports() {
     })
     .await;
 
-    let github = json!({"type": "GitHubBranch", "url": "https://github.com/o/r"});
-    apply_provider(client, ns, "gh", json!({}), github).await;
+    let azure = json!({"type": "AzureDevOpsBranch", "url": "https://dev.azure.com/o/p/_git/r"});
+    apply_provider(client, ns, "gh", json!({}), azure).await;
     let gh = wait_for(&api, "gh", 60, "Stalled", |p| {
         p.status
             .as_ref()
@@ -427,7 +427,7 @@ async fn resourceset_s19_static_provider_exports() {
     assert!(
         stalled
             .message
-            .contains("type GitHubBranch is not supported by this operator yet"),
+            .contains("type AzureDevOpsBranch is not supported by this operator yet"),
         "{}",
         stalled.message
     );

@@ -112,7 +112,7 @@ async fn resourceset_s09_permute() {
         ns,
         "empty",
         json!({}),
-        json!({"type": "GitHubTag", "url": "https://github.com/o/r"}),
+        json!({"type": "AzureDevOpsTag", "url": "https://dev.azure.com/o/p/_git/r"}),
     )
     .await;
     let template = cm(

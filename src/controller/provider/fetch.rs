@@ -72,7 +72,7 @@ pub fn type_name(type_: ProviderType) -> String {
 
 /// Whether this operator can ask a provider of this type (the others are Stalled).
 pub fn supported(type_: ProviderType) -> bool {
-    matches!(type_, ProviderType::Static)
+    matches!(type_, ProviderType::Static) || super::forge::classify(type_).is_some()
 }
 
 /// What can be refused before any call.
@@ -98,6 +98,7 @@ pub async fn fetch(call: &Call<'_>) -> Result<Vec<InputSet>, FetchError> {
             &call.obj.uid().unwrap_or_default(),
             call.spec().default_values.as_ref(),
         )),
+        forge if super::forge::classify(forge).is_some() => super::forge::fetch(call).await,
         other => Err(Invalid::Unsupported(type_name(other)).into()),
     }
 }

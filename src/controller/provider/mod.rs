@@ -20,11 +20,15 @@ use crate::api::{ResourceSetInputProvider, ResourceSetInputProviderStatus, condi
 use crate::resourceset::exported;
 
 pub mod fetch;
+pub mod forge;
 
 use fetch::FetchError;
 
 /// The controller label of the provider's reconcile metrics.
 pub const PROVIDER_CONTROLLER: &str = "resourcesetinputprovider";
+
+/// The Warning event's reason when a filter field is read unlike upstream (§15).
+const AMBIGUOUS_FILTER: &str = "AmbiguousFilter";
 
 /// A provider call's bound without `fluxcd.controlplane.io/reconcileTimeout`.
 const PROVIDER_TIMEOUT: Duration = Duration::from_secs(120);
@@ -69,6 +73,9 @@ async fn reconcile_provider(obj: &ResourceSetInputProvider, shared: &Shared) -> 
     status.last_handled_reconcile_at = obj.annotations().get(REQUESTED_AT).cloned();
     if let Err(problem) = fetch::check_spec(&obj.spec) {
         return stall(ctx, obj, status, &problem).await;
+    }
+    for note in forge::filter_notes(obj.spec.type_, obj.spec.filter.as_ref()) {
+        emit(ctx, obj, warning(AMBIGUOUS_FILTER, &note)).await;
     }
     if fetch::is_remote(obj.spec.type_) {
         let message = "Reconciliation in progress";

@@ -25,6 +25,7 @@ mod unpack;
 pub use auth::{Credentials, DockerConfigError, NotUserPassword, from_docker_config, registries_in};
 pub use cache::Cache;
 pub use error::Error;
+pub(crate) use error::chain;
 pub use pull::{Pulled, pull, resolve_digest};
 pub use push::{Pushed, pack, push_dir, push_layer};
 pub use reference::ArtifactRef;
