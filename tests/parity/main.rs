@@ -18,6 +18,7 @@ mod plan;
 mod process;
 mod prom;
 mod refused;
+mod resourceset;
 mod suite;
 mod sync;
 mod takeover;
@@ -153,4 +154,46 @@ async fn parity_with_upstream_v0_59_0() {
     binary_started();
     let cases = plan::select(plan::plan(all_cases())).into_iter().step_by(6).collect();
     oracle_suite("v0.59.0", cases, allowed::V0_59).await;
+}
+
+/// ResourceSets and Static providers: the same manifests under upstream v0.58.1 and ours
+/// give the same objects, names, inventories and exported inputs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parity_resourceset_with_upstream_v0_58_1() {
+    let started = binary_started();
+    let upstream = Flavor::upstream("v0.58.1").unwrap_or_else(|e| panic!("{e}"));
+    let theirs = resourceset::observe(&upstream)
+        .await
+        .unwrap_or_else(|e| panic!("upstream: {e}"));
+    let ours = resourceset::observe(&Flavor::Ours)
+        .await
+        .unwrap_or_else(|e| panic!("ours: {e}"));
+    eprintln!(
+        "FIGURE parity ResourceSet: {} objects, {} inventories, {} providers compared",
+        theirs.objects.len(),
+        theirs.inventories.len(),
+        theirs.exported.len()
+    );
+    println!(
+        "parity binary: {:.0} s since its first test started",
+        started.elapsed().as_secs_f64()
+    );
+    assert_eq!(
+        theirs.objects.len(),
+        8,
+        "upstream made the expected objects: {:?}",
+        theirs.objects.keys()
+    );
+    assert_eq!(
+        ours.objects, theirs.objects,
+        "the generated objects differ from upstream's"
+    );
+    assert_eq!(
+        ours.inventories, theirs.inventories,
+        "the inventories differ from upstream's"
+    );
+    assert_eq!(
+        ours.exported, theirs.exported,
+        "the exported inputs differ from upstream's"
+    );
 }

@@ -35,6 +35,7 @@ pub fn plan(cases: Vec<(String, Value)>) -> Vec<Case> {
         };
         let flags = RunFlags {
             leader_election: i == 0,
+            ..RunFlags::default()
         };
         planned.push(Case {
             name,

@@ -65,6 +65,9 @@ impl Flavor {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct RunFlags {
     pub leader_election: bool,
+    /// The operators' own retry delays instead of ten minutes: upstream's ResourceSet
+    /// reconciler requeues through the rate limiter after adding its finalizer.
+    pub default_retry: bool,
 }
 
 /// A running operator; killed when dropped.
@@ -172,8 +175,6 @@ fn spawn(
         format!("--metrics-addr=127.0.0.1:{metrics_port}"),
         format!("--health-addr=127.0.0.1:{health_port}"),
         "--reporting-interval=10m".to_owned(),
-        "--min-retry-delay=10m".to_owned(),
-        "--max-retry-delay=15m".to_owned(),
         "--log-encoding=json".to_owned(),
         // `FLUX_PARITY_LOG_LEVEL=debug` to see what an operator did in a case's log.
         format!(
@@ -181,6 +182,9 @@ fn spawn(
             std::env::var("FLUX_PARITY_LOG_LEVEL").unwrap_or_else(|_| "info".into())
         ),
     ];
+    if !flags.default_retry {
+        args.extend(["--min-retry-delay=10m".to_owned(), "--max-retry-delay=15m".to_owned()]);
+    }
     let mut command = match flavor {
         Flavor::Upstream { binary, .. } => {
             args.push("--web-server-port=0".to_owned());

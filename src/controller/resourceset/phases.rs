@@ -11,6 +11,7 @@ use kube::runtime::events::EventType;
 use super::outcome::Cause;
 use super::sources::{self, Resolved};
 use super::{Run, all_ids, gc, recreate, stages};
+use crate::api::ResourceInventory;
 use crate::api::reason::APPLY_SUCCEEDED;
 use crate::apply::{self, Applier, ChangeSet, ObjectId, PruneResult, WaitOutcome};
 use crate::controller::config::parse_duration;
@@ -55,7 +56,7 @@ pub async fn apply_steps(run: &mut Run<'_>, built: &Build) -> Result<ChangeSet, 
             Ok(()) => stages::apply(&applier, &step.objects, set_forced).await,
             Err(error) => Err(error),
         };
-        run.status.inventory = Some(apply::inventory(&union(run, &attempted)));
+        run.status.inventory = Some(sorted_inventory(&union(run, &attempted)));
         let changes = applied.map_err(|source| Cause::Apply {
             step: step.name.clone(),
             source,
@@ -71,6 +72,15 @@ pub async fn apply_steps(run: &mut Run<'_>, built: &Build) -> Result<ChangeSet, 
         wait_step(run, &applier, step).await?;
     }
     Ok(ChangeSet::default())
+}
+
+/// The inventory in the order upstream writes it, by entry id: a takeover then rewrites no
+/// status for the order alone (found by the parity suite).
+fn sorted_inventory(ids: &[ObjectId]) -> ResourceInventory {
+    let mut inventory = apply::inventory(ids);
+    inventory.entries.sort_by(|a, b| a.id.cmp(&b.id));
+    inventory.entries.dedup_by(|a, b| a.id == b.id);
+    inventory
 }
 
 /// The old inventory and `attempted`, without duplicates, the old entries first.
@@ -102,7 +112,7 @@ pub async fn collect_garbage(run: &mut Run<'_>, built: &Build) -> Result<PruneRe
     let pruned = gc::delete_in_stages(&applier, &stale, timeout, gc::OnError::Stop)
         .await
         .map_err(Cause::Prune)?;
-    run.status.inventory = Some(apply::inventory(&applied));
+    run.status.inventory = Some(sorted_inventory(&applied));
     Ok(pruned)
 }
 
