@@ -6,4 +6,5 @@ pub mod build;
 pub mod config_sources;
 pub mod exported;
 pub mod inputs;
+pub mod schedule;
 pub mod template;
