@@ -13,6 +13,8 @@ mod faults;
 mod flux_objects;
 mod notify;
 mod process;
+mod provider_schedule;
+mod provider_services;
 mod reconciler;
 mod report;
 mod report_metrics;

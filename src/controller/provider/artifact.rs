@@ -12,7 +12,7 @@ use kube::{Client, ResourceExt};
 use serde_json::Value;
 
 use super::fetch::{Call, FetchError, Invalid};
-use crate::api::{ArtifactSelector, InputSet};
+use crate::api::{ArtifactSelector, InputSet, ResourceSetInputProviderSpec};
 use crate::controller::resourceset::impersonation::as_service_account;
 use crate::resourceset::template::ids::adler32;
 
@@ -78,6 +78,23 @@ pub fn picks(selectors: &[ArtifactSelector], own: &str) -> Result<Vec<Pick>, Inv
             })
         })
         .collect()
+}
+
+/// The admission rules of this type, checked again: selectors, and no url.
+pub fn check(spec: &ResourceSetInputProviderSpec) -> Result<(), Invalid> {
+    if spec.selectors.is_empty() {
+        return Err(Invalid::Field {
+            field: "spec.selectors",
+            why: "required for the ExternalArtifact type".to_owned(),
+        });
+    }
+    match spec.url.as_deref() {
+        None | Some("") => Ok(()),
+        Some(_) => Err(Invalid::Field {
+            field: "spec.url",
+            why: "not allowed for the ExternalArtifact type".to_owned(),
+        }),
+    }
 }
 
 pub async fn fetch(call: &Call<'_>) -> Result<Vec<InputSet>, FetchError> {
@@ -173,6 +190,19 @@ mod tests {
         assert!(!picks[1].selects("anywhere", "x", &labels(&[("team", "b")])));
         assert!(picks[2].selects("other", "x", &labels(&[("env", "prod")])));
         assert!(!picks[2].selects("apps", "x", &labels(&[("env", "prod")])));
+    }
+
+    #[test]
+    fn selectors_are_required_and_a_url_refused() {
+        let spec = |value| serde_json::from_value(value).expect("spec");
+        assert!(check(&spec(json!({"type": "ExternalArtifact", "selectors": [{"name": "a"}]}))).is_ok());
+        let none = check(&spec(json!({"type": "ExternalArtifact"}))).unwrap_err();
+        assert_eq!(
+            none.to_string(),
+            "spec.selectors: required for the ExternalArtifact type"
+        );
+        let url = json!({"type": "ExternalArtifact", "url": "http://x", "selectors": [{"name": "a"}]});
+        assert!(check(&spec(url)).is_err());
     }
 
     #[test]

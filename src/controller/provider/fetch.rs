@@ -84,7 +84,11 @@ pub fn check_spec(spec: &ResourceSetInputProviderSpec) -> Result<(), Invalid> {
     if !supported(spec.type_) {
         return Err(Invalid::Unsupported(type_name(spec.type_)));
     }
-    Ok(())
+    match spec.type_ {
+        ProviderType::ExternalService => super::service::check(spec),
+        ProviderType::ExternalArtifact => super::artifact::check(spec),
+        _ => Ok(()),
+    }
 }
 
 /// Whether a call leaves the process: such a reconcile first says it is in progress.

@@ -10,8 +10,8 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::api::Api;
 use serde_json::Value;
 
-use super::fetch::{Call, FetchError};
-use crate::api::InputSet;
+use super::fetch::{Call, FetchError, Invalid};
+use crate::api::{InputSet, ResourceSetInputProviderSpec};
 
 /// The largest answer read; a service that says more is refused.
 pub const MAX_BODY: usize = 900 * 1024;
@@ -51,6 +51,20 @@ pub enum SecretError {
     NoCredentials(String),
     #[error("spec.certSecretRef: Secret {name:?}: {why}")]
     Tls { name: String, why: String },
+}
+
+/// The admission rules of this type, checked again (an object stored before the CRD had
+/// them must not reach the network): an `http(s)://` url, plain HTTP only with `insecure`.
+pub fn check(spec: &ResourceSetInputProviderSpec) -> Result<(), Invalid> {
+    let url = spec.url.as_deref().unwrap_or_default();
+    let field = |field, why: String| Err(Invalid::Field { field, why });
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return field("spec.url", format!("{url:?} must start with http:// or https://"));
+    }
+    if url.starts_with("http://") && !spec.insecure {
+        return field("spec.insecure", format!("must be true for the plain HTTP url {url:?}"));
+    }
+    Ok(())
 }
 
 /// The service's input sets, at most `filter.limit` of them, in its order.
@@ -215,6 +229,29 @@ mod tests {
 
     fn ids(sets: &[InputSet]) -> Vec<&str> {
         sets.iter().map(|s| s["id"].as_str().unwrap()).collect()
+    }
+
+    #[test]
+    fn plain_http_needs_insecure() {
+        let spec = |value| serde_json::from_value(value).expect("spec");
+        let url = |url: &str, insecure: bool| {
+            check(&spec(
+                serde_json::json!({"type": "ExternalService", "url": url, "insecure": insecure}),
+            ))
+        };
+        assert_eq!(url("https://svc/x", false), Ok(()));
+        assert_eq!(url("http://svc/x", true), Ok(()));
+        let refused = url("http://svc/x", false).unwrap_err().to_string();
+        assert_eq!(
+            refused,
+            "spec.insecure: must be true for the plain HTTP url \"http://svc/x\""
+        );
+        assert!(
+            url("oci://svc/x", true)
+                .unwrap_err()
+                .to_string()
+                .starts_with("spec.url: ")
+        );
     }
 
     #[test]
