@@ -149,7 +149,12 @@ fn entry(index: usize, spec: &Schedule, timeout: Duration) -> Result<Entry, Sche
         cron: spec.cron.clone(),
         why,
     })?;
-    let zone = TimeZone::get(&spec.time_zone).map_err(|_| ScheduleError::TimeZone {
+    // Go's time.LoadLocation reads "" as UTC.
+    let name = match spec.time_zone.as_str() {
+        "" => "UTC",
+        name => name,
+    };
+    let zone = TimeZone::get(name).map_err(|_| ScheduleError::TimeZone {
         index,
         zone: spec.time_zone.clone(),
     })?;

@@ -28,6 +28,12 @@ fn five_fields_in_a_time_zone() {
     let p = plan(&[schedule("0 9 * * *", "Europe/Berlin", "0s")]);
     assert_eq!(next_at(&p, "2026-01-10T10:00:00Z"), "2026-01-11T08:00:00Z");
     assert_eq!(next_at(&p, "2026-07-10T10:00:00Z"), "2026-07-11T07:00:00Z");
+    let empty = plan(&[schedule("0 9 * * *", "", "0s")]);
+    assert_eq!(
+        next_at(&empty, "2026-01-10T10:00:00Z"),
+        "2026-01-11T09:00:00Z",
+        "\"\" is UTC"
+    );
     let utc = plan(&[schedule("30 2 * * MON", "UTC", "0s")]);
     // 2026-01-10 is a Saturday.
     assert_eq!(next_at(&utc, "2026-01-10T00:00:00Z"), "2026-01-12T02:30:00Z");

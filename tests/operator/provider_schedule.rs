@@ -109,6 +109,14 @@ async fn provider_schedule_s24_windows_force_and_invalid_schedules() {
         let (_, _, message) = pcond(&p, "Ready").expect("Ready");
         assert!(message.contains(says), "{name}: {message}");
     }
+    // Fixed, but outside its window: the old Stalled goes (SPEC §15), nothing runs yet.
+    apply_provider_meta(client, ns, json!({"name": "short"}), static_spec(far_schedule()))
+        .await
+        .expect("apply");
+    wait_for(&api, "short", 30, "skipped, Stalled gone", |p| {
+        p.status.as_ref().is_some_and(|s| s.next_schedule.is_some()) && pcond(p, "Stalled").is_none()
+    })
+    .await;
 }
 
 /// (running, failing, suspended) of `kind` outside `ns`, as the report counts them.

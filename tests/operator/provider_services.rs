@@ -185,6 +185,53 @@ async fn provider_services_s20_external_service() {
         .expect_err("admission refuses http:// without insecure")
         .to_string();
     assert!(refused.contains("spec.insecure must be true"), "{refused}");
+    tls(client, ns).await;
+    delete_providers(client, ns).await;
+}
+
+/// certSecretRef, against the test bed's API server (its CA signs a client certificate in
+/// `system:masters`): untrusted without `ca.crt`; with it, anonymous (forbidden); with
+/// `tls.crt` and `tls.key` too, the list of ConfigMaps, which is no provider answer.
+async fn tls(client: &Client, ns: &str) {
+    let dir = crate::common::testbed_dir();
+    let file = |name: &str| std::fs::read_to_string(dir.join(name)).expect("test bed certificate");
+    secret(client, ns, "ca", json!({"ca.crt": file("ca.crt")})).await;
+    let pair = json!({"ca.crt": file("ca.crt"), "tls.crt": file("kubelet-client.crt"),
+        "tls.key": file("kubelet-client.key")});
+    secret(client, ns, "pair", pair).await;
+    let server = crate::common::config().await.cluster_url.to_string();
+    let url = format!("{}/api/v1/namespaces/{ns}/configmaps", server.trim_end_matches('/'));
+    let cases = [
+        ("untrusted", None, "certificate"),
+        ("anonymous-tls", Some("ca"), "HTTP 403 Forbidden"),
+        ("client-cert", Some("pair"), "response has no 'inputs' array"),
+    ];
+    for (name, secret, _) in cases {
+        let mut spec = json!({"type": "ExternalService", "url": url});
+        if let Some(secret) = secret {
+            spec["certSecretRef"] = json!({"name": secret});
+        }
+        apply_provider_meta(client, ns, json!({"name": name}), spec)
+            .await
+            .expect("apply");
+    }
+    for (name, _, cause) in cases {
+        let p = wait_provider(client, ns, name, "Ready", "False", "ReconciliationFailed").await;
+        assert!(message(&p).contains(cause), "{name}: {cause:?} not in {}", message(&p));
+    }
+}
+
+/// Deletes the providers of `ns` and waits until they are gone: failing ones left behind
+/// would keep the next scenarios' operators busy.
+pub async fn delete_providers(client: &Client, ns: &str) {
+    let api = Api::<ResourceSetInputProvider>::namespaced(client.clone(), ns);
+    api.delete_collection(&DeleteParams::default(), &Default::default())
+        .await
+        .expect("delete providers");
+    crate::rset_bed::wait_until(30, "providers gone", || async {
+        api.list(&Default::default()).await.is_ok_and(|l| l.items.is_empty())
+    })
+    .await;
 }
 
 const ARTIFACT_GROUP: &str = "source.toolkit.fluxcd.io";
@@ -298,4 +345,5 @@ async fn provider_services_s23_external_artifact() {
         .expect("apply");
     let p = wait_provider(client, ns, "as-nobody", "Ready", "False", "ReconciliationFailed").await;
     assert!(message(&p).contains("forbidden"), "{}", message(&p));
+    delete_providers(client, ns).await;
 }

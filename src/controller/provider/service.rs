@@ -99,7 +99,8 @@ async fn send(request: reqwest::RequestBuilder, what: &str) -> Result<reqwest::R
         match this.send().await {
             Ok(response) => return Ok(response),
             Err(e) if e.is_connect() && attempt < ATTEMPTS => {
-                tokio::time::sleep(Duration::from_secs(u64::from(attempt))).await;
+                // Short: the pass holds one of the controller's workers meanwhile.
+                tokio::time::sleep(Duration::from_millis(500 * u64::from(attempt))).await;
                 attempt += 1;
             }
             Err(e) => return Err(failed_read(what, e)),
