@@ -40,6 +40,15 @@ fn five_fields_in_a_time_zone() {
 }
 
 #[test]
+fn day_of_month_and_weekday_either_match_when_both_are_set() {
+    // As cron (and the library upstream uses) reads them: the 1st or a Monday.
+    let p = plan(&[schedule("0 0 1 * MON", "UTC", "0s")]);
+    // 2026-01-10 is a Saturday: Monday the 12th comes before February the 1st.
+    assert_eq!(next_at(&p, "2026-01-10T10:00:00Z"), "2026-01-12T00:00:00Z");
+    assert_eq!(next_at(&p, "2026-01-26T10:00:00Z"), "2026-02-01T00:00:00Z");
+}
+
+#[test]
 fn descriptors() {
     let cases = [
         ("@yearly", "2027-01-01T00:00:00Z"),
