@@ -249,6 +249,18 @@ pub async fn install_artifact_crd(client: &Client) {
     apply_crd(client, &crd).await;
 }
 
+async fn remove_artifact_crd(client: &Client) {
+    let api: Api<CustomResourceDefinition> = Api::all(client.clone());
+    let name = "externalartifacts.source.toolkit.fluxcd.io";
+    if api.get_opt(name).await.expect("get CRD").is_some() {
+        api.delete(name, &DeleteParams::default()).await.expect("delete CRD");
+    }
+    crate::rset_bed::wait_until(60, "the ExternalArtifact CRD gone", || async {
+        api.get_opt(name).await.is_ok_and(|c| c.is_none())
+    })
+    .await;
+}
+
 fn artifacts(client: &Client, ns: &str) -> Api<DynamicObject> {
     Api::namespaced_with(client.clone(), ns, &resource(ARTIFACT_GROUP, "v1", "ExternalArtifact"))
 }
@@ -286,12 +298,18 @@ fn artifact_set(ns: &str, name: &str, labels: &BTreeMap<&str, &str>, revision: O
 /// `id name namespace revision`; a new matching artifact re-runs the provider at once.
 #[tokio::test]
 async fn provider_services_s23_external_artifact() {
-    let mut bed = Bed::start("ps23").await;
-    install_artifact_crd(&bed.client).await;
-    // The operator looks for the CRD every 10 s: a new one sees it at once.
-    bed.restart();
-    let (client, ns) = (&bed.client.clone(), bed.ns.clone());
-    let ns = ns.as_str();
+    let bed = Bed::start("ps23").await;
+    let (client, ns) = (&bed.client, bed.ns.as_str());
+    // Before Flux v2.7 there is no such CRD: a provider fails, saying so.
+    remove_artifact_crd(client).await;
+    let early = json!({"type": "ExternalArtifact", "selectors": [{"name": "a2"}]});
+    apply_provider_meta(client, ns, json!({"name": "early"}), early)
+        .await
+        .expect("apply");
+    let p = wait_provider(client, ns, "early", "Ready", "False", "ReconciliationFailed").await;
+    assert!(message(&p).contains("CRD is not installed"), "{}", message(&p));
+    // The operator looks for the CRD every 10 s and then watches the artifacts.
+    install_artifact_crd(client).await;
     let other = namespace(client, "ps23-other").await;
     // A label no other run's artifacts carry: `namespace: "*"` sees the whole cluster.
     let team = BTreeMap::from([("team", ns)]);
@@ -332,6 +350,8 @@ async fn provider_services_s23_external_artifact() {
     artifact(client, ns, "a4", label, None).await;
     let a4 = artifact_set(ns, "a4", &team, None);
     let api = Api::<ResourceSetInputProvider>::namespaced(client.clone(), ns);
+    let early = wait_provider(client, ns, "early", "Ready", "True", "ReconciliationSucceeded").await;
+    assert_eq!(exported(&early), json!([artifact_set(ns, "a2", &b, None)]));
     wait_for(&api, "by-label", 20, "a4 exported", |p| exported(p) == json!([a1, a4])).await;
     artifacts(client, ns)
         .delete("a1", &DeleteParams::default())

@@ -27,6 +27,9 @@ pub fn api_resource() -> ApiResource {
     ))
 }
 
+/// Why a list finds no such resource.
+const NO_CRD: &str = "the ExternalArtifact CRD is not installed (Flux v2.7 and later have it)";
+
 /// One selector, ready to list with and to match against.
 pub struct Pick {
     /// None: every namespace.
@@ -109,10 +112,13 @@ pub async fn fetch(call: &Call<'_>) -> Result<Vec<InputSet>, FetchError> {
             None => Api::all_with(client.clone(), &ar),
         };
         let where_ = pick.namespace.as_deref().unwrap_or("all namespaces");
-        let list = api
-            .list(&pick.list_params())
-            .await
-            .map_err(|e| FetchError::failed(format!("list ExternalArtifacts in {where_}"), e))?;
+        let list = api.list(&pick.list_params()).await.map_err(|e| {
+            let what = format!("list ExternalArtifacts in {where_}");
+            match e {
+                kube::Error::Api(s) if s.code == 404 => FetchError::failed(what, NO_CRD),
+                e => FetchError::failed(what, e),
+            }
+        })?;
         for obj in list.items {
             found.insert((obj.namespace().unwrap_or_default(), obj.name_any()), obj);
         }
