@@ -239,6 +239,12 @@ fn run(args: RunArgs) -> ExitCode {
             "flag accepted for compatibility with the upstream operator; it has no effect here"
         );
     }
+    if args.default_workload_identity_service_account.is_some() {
+        tracing::info!(
+            flag = "--default-workload-identity-service-account",
+            "stored as the default ServiceAccount of the cloud provider types, which this operator does not implement yet"
+        );
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {

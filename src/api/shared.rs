@@ -26,6 +26,10 @@ pub mod reason {
     pub const APPLY_SUCCEEDED: &str = "ApplySucceeded";
     /// ResourceSetInputProvider: a spec the operator cannot act on.
     pub const INVALID_SPEC: &str = "InvalidSpec";
+    /// ResourceSetInputProvider: a `spec.schedule` that cannot be used.
+    pub const INVALID_SCHEDULE: &str = "InvalidSchedule";
+    /// ResourceSetInputProvider: a run outside every schedule window.
+    pub const SKIPPED_DUE_TO_SCHEDULE: &str = "SkippedDueToSchedule";
 }
 
 /// Annotations and labels that make up the operator's contract with its users.

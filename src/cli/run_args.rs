@@ -132,6 +132,12 @@ pub struct RunArgs {
     #[arg(long, env = "DEFAULT_SERVICE_ACCOUNT")]
     pub default_service_account: Option<String>,
 
+    /// The ServiceAccount of workload identity for ResourceSetInputProviders of the cloud
+    /// types (AzureDevOps, AWSCodeCommit, ACR, ECR, GAR) that name none. Those types are
+    /// not implemented yet, so this is only stored.
+    #[arg(long, env = "DEFAULT_WORKLOAD_IDENTITY_SERVICE_ACCOUNT")]
+    pub default_workload_identity_service_account: Option<String>,
+
     /// ConfigMaps and Secrets with these labels re-run the ResourceSets that read them.
     #[arg(
         long,
@@ -171,22 +177,19 @@ impl RunArgs {
             artifact_timeout: self.artifact_timeout,
             requeue_dependency: self.requeue_dependency,
             default_service_account: self.default_service_account.clone(),
+            default_workload_identity_service_account: self.default_workload_identity_service_account.clone(),
             watch_configs_label_selector: self.watch_configs_label_selector.clone(),
             api_server: None,
         }
     }
 }
 
-/// Flags of the upstream operator for features this operator does not have yet (workload
-/// identity and its token cache) or at all (the web UI). They are
+/// Flags of the upstream operator for features this operator does not have yet (the
+/// workload identity token cache) or at all (the web UI). They are
 /// accepted so that upstream's chart and scripts start this operator unchanged; a value
 /// other than the default is logged once at start as having no effect.
 #[derive(Args, Debug, Clone)]
 pub struct UpstreamOnlyArgs {
-    /// Service account for workload identity when a resource names none (ResourceSet API).
-    #[arg(long, env = "DEFAULT_WORKLOAD_IDENTITY_SERVICE_ACCOUNT")]
-    pub default_workload_identity_service_account: Option<String>,
-
     /// Longest time a workload identity token is cached.
     #[arg(long, env = "TOKEN_CACHE_MAX_DURATION", default_value = "1h", value_parser = parse_duration)]
     pub token_cache_max_duration: Duration,
@@ -223,10 +226,6 @@ impl UpstreamOnlyArgs {
                 set.push(flag);
             }
         };
-        note(
-            self.default_workload_identity_service_account.is_some(),
-            "--default-workload-identity-service-account",
-        );
         note(
             self.token_cache_max_duration != Duration::from_secs(3600),
             "--token-cache-max-duration",
@@ -271,6 +270,7 @@ mod tests {
             "--storage-path=/tmp/d",
             "--requeue-dependency=10s",
             "--default-service-account=tenant",
+            "--default-workload-identity-service-account=wi",
             "--watch-configs-label-selector=team=a",
         ])
         .expect("flags");
@@ -281,6 +281,7 @@ mod tests {
         assert_eq!(config.storage_path, PathBuf::from("/tmp/d"));
         assert_eq!(config.requeue_dependency, Duration::from_secs(10));
         assert_eq!(config.default_service_account.as_deref(), Some("tenant"));
+        assert_eq!(config.default_workload_identity_service_account.as_deref(), Some("wi"));
         assert_eq!(config.watch_configs_label_selector, "team=a");
         assert!(cli.run.upstream_only.without_effect().is_empty(), "they take effect");
     }

@@ -59,6 +59,10 @@ pub struct OperatorConfig {
     /// The ServiceAccount (in each set's namespace) that ResourceSets without
     /// `serviceAccountName` act as; None: the operator's own identity.
     pub default_service_account: Option<String>,
+    /// The ServiceAccount of workload identity for ResourceSetInputProviders of the cloud
+    /// types that name none. Kept as a setting only: those types are not implemented yet
+    /// (they are Stalled, saying so), so it has no other effect.
+    pub default_workload_identity_service_account: Option<String>,
     /// ConfigMaps and Secrets with these labels, read by a ResourceSet's config helpers,
     /// re-run it when they change.
     pub watch_configs_label_selector: String,
@@ -93,6 +97,7 @@ impl Default for OperatorConfig {
             artifact_timeout: Duration::from_secs(30),
             requeue_dependency: Duration::from_secs(5),
             default_service_account: None,
+            default_workload_identity_service_account: None,
             watch_configs_label_selector: "reconcile.fluxcd.io/watch=Enabled".into(),
             api_server: None,
         }

@@ -9,5 +9,6 @@ pub mod inputs;
 pub mod offline;
 pub mod provider_filter;
 pub mod ready_expr;
+pub mod schedule;
 pub mod selection;
 pub mod template;

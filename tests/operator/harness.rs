@@ -98,6 +98,9 @@ fn set_flag(config: &mut OperatorConfig, flag: &str) {
         "--health-addr" => config.health_addr = value.to_owned(),
         "--requeue-dependency" => config.requeue_dependency = duration(),
         "--default-service-account" => config.default_service_account = Some(value.to_owned()),
+        "--default-workload-identity-service-account" => {
+            config.default_workload_identity_service_account = Some(value.to_owned())
+        }
         "--notification-controller-address" => config.notification_controller_address = Some(value.to_owned()),
         "--artifact-plain-http-registries" => {
             config.artifact_plain_http_registries = value.split(',').map(str::to_owned).collect()

@@ -15,6 +15,8 @@ mod forge_fake;
 mod notify;
 mod process;
 mod provider_forge;
+mod provider_schedule;
+mod provider_services;
 mod reconciler;
 mod report;
 mod report_metrics;

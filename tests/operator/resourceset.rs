@@ -186,6 +186,12 @@ async fn resourceset_s07_a_static_provider_by_name() {
     apply_set(client, ns, "set", set_spec, json!({})).await;
     wait_set(client, ns, "set", 60, "Ready", is_ready).await;
     let name = format!("c-{id}");
+    // The set may be Ready before the provider's first export (nothing to render yet);
+    // the export then re-runs it.
+    wait_until(30, "ConfigMap c-<id>", || async {
+        config_map(client, ns, &name).await.is_some()
+    })
+    .await;
     let data = config_map(client, ns, &name)
         .await
         .expect("ConfigMap c-<id>")

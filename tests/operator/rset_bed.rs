@@ -111,11 +111,16 @@ async fn install_widget_crd(client: &Client) {
                         "x-kubernetes-preserve-unknown-fields": true}}}}}]}
     }))
     .expect("Widget CRD");
+    apply_crd(client, &crd).await;
+}
+
+/// Server-side applies a CRD and waits until it is Established.
+pub async fn apply_crd(client: &Client, crd: &CustomResourceDefinition) {
     let api: Api<CustomResourceDefinition> = Api::all(client.clone());
     let name = crd.name_any();
-    api.patch(&name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&crd))
+    api.patch(&name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(crd))
         .await
-        .expect("apply Widget CRD");
+        .unwrap_or_else(|e| panic!("apply CRD {name}: {e}"));
     wait_established(&api, &name).await;
 }
 

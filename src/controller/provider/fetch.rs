@@ -18,6 +18,9 @@ pub struct Call<'a> {
     pub client: &'a kube::Client,
     /// The provider's `reconcileTimeout`.
     pub timeout: Duration,
+    /// `--default-service-account`: whom ExternalArtifact lists as without
+    /// `serviceAccountName`.
+    pub default_service_account: Option<&'a str>,
 }
 
 impl Call<'_> {
@@ -58,8 +61,6 @@ impl FetchError {
 pub enum Invalid {
     #[error("spec.type: type {0} is not supported by this operator yet")]
     Unsupported(String),
-    #[error("spec.schedule: schedules are not supported by this operator yet")]
-    Schedule,
     #[error("{field}: {why}")]
     Field { field: &'static str, why: String },
 }
@@ -72,7 +73,10 @@ pub fn type_name(type_: ProviderType) -> String {
 
 /// Whether this operator can ask a provider of this type (the others are Stalled).
 pub fn supported(type_: ProviderType) -> bool {
-    matches!(type_, ProviderType::Static) || super::forge::classify(type_).is_some()
+    matches!(
+        type_,
+        ProviderType::Static | ProviderType::ExternalService | ProviderType::ExternalArtifact
+    ) || super::forge::classify(type_).is_some()
 }
 
 /// What can be refused before any call.
@@ -80,10 +84,11 @@ pub fn check_spec(spec: &ResourceSetInputProviderSpec) -> Result<(), Invalid> {
     if !supported(spec.type_) {
         return Err(Invalid::Unsupported(type_name(spec.type_)));
     }
-    if !spec.schedule.is_empty() {
-        return Err(Invalid::Schedule);
+    match spec.type_ {
+        ProviderType::ExternalService => super::service::check(spec),
+        ProviderType::ExternalArtifact => super::artifact::check(spec),
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 /// Whether a call leaves the process: such a reconcile first says it is in progress.
@@ -98,6 +103,8 @@ pub async fn fetch(call: &Call<'_>) -> Result<Vec<InputSet>, FetchError> {
             &call.obj.uid().unwrap_or_default(),
             call.spec().default_values.as_ref(),
         )),
+        ProviderType::ExternalService => super::service::fetch(call).await,
+        ProviderType::ExternalArtifact => super::artifact::fetch(call).await,
         forge if super::forge::classify(forge).is_some() => super::forge::fetch(call).await,
         other => Err(Invalid::Unsupported(type_name(other)).into()),
     }
@@ -112,14 +119,12 @@ mod tests {
     }
 
     #[test]
-    fn only_supported_types_without_schedule_pass() {
+    fn only_supported_types_pass() {
         assert_eq!(check_spec(&spec(serde_json::json!({"type": "Static"}))), Ok(()));
         let cloud = spec(serde_json::json!({"type": "ACRArtifactTag", "url": "oci://r.io/a"}));
         assert_eq!(
             check_spec(&cloud).unwrap_err().to_string(),
             "spec.type: type ACRArtifactTag is not supported by this operator yet"
         );
-        let scheduled = spec(serde_json::json!({"type": "Static", "schedule": [{"cron": "@daily"}]}));
-        assert_eq!(check_spec(&scheduled), Err(Invalid::Schedule));
     }
 }

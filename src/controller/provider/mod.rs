@@ -1,10 +1,12 @@
-//! The ResourceSetInputProvider reconciler (SPEC-resourceset §12.6): check the spec, ask
-//! the provider ([`fetch`]) within its timeout, merge `defaultValues`, export. A type this
+//! The ResourceSetInputProvider reconciler (SPEC-resourceset §12.6): check the spec and
+//! the schedule, ask the provider ([`fetch`]) within its timeout, merge `defaultValues`,
+//! export, and wake up for the next period or schedule trigger. A type this
 //! operator does not implement yet is Stalled, saying so.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use k8s_openapi::jiff::Timestamp;
 use kube::ResourceExt;
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
@@ -15,12 +17,19 @@ use super::frame::{counted_pass, patch_status, retry_later};
 use super::resourceset::status::{Note, annotation_duration, emit, every, suspended};
 use super::resourceset::{Error, Shared};
 use crate::api::annotation::{RECONCILE_TIMEOUT, REQUESTED_AT};
-use crate::api::reason::{INVALID_SPEC, PROGRESSING, RECONCILIATION_FAILED, RECONCILIATION_SUCCEEDED};
-use crate::api::{ResourceSetInputProvider, ResourceSetInputProviderStatus, conditions};
+use crate::api::reason::{
+    INVALID_SCHEDULE, INVALID_SPEC, PROGRESSING, RECONCILIATION_FAILED, RECONCILIATION_SUCCEEDED,
+};
+use crate::api::{InputSet, ResourceSetInputProvider, ResourceSetInputProviderStatus, conditions};
 use crate::resourceset::exported;
+use crate::resourceset::schedule::Plan;
 
+pub mod artifact;
 pub mod fetch;
 pub mod forge;
+mod scheduling;
+mod service;
+pub mod watch;
 
 use fetch::FetchError;
 
@@ -66,27 +75,38 @@ async fn reconcile_provider(obj: &ResourceSetInputProvider, shared: &Shared) -> 
     let started = Instant::now();
     let ctx = shared.ctx.as_ref();
     let mut status = obj.status.clone().unwrap_or_default();
-    let generation = obj.metadata.generation;
     if obj.is_disabled() {
         return suspended(ctx, obj, status, |s| &mut s.conditions).await;
     }
     status.last_handled_reconcile_at = obj.annotations().get(REQUESTED_AT).cloned();
+    let timeout = annotation_duration(obj.annotations(), RECONCILE_TIMEOUT, PROVIDER_TIMEOUT);
+    let every = every(obj.annotations(), shared.settings.provider_every);
+    let plan = match Plan::parse(&obj.spec.schedule, timeout) {
+        Ok(plan) => plan,
+        Err(problem) => return stall(ctx, obj, status, INVALID_SCHEDULE, &problem.to_string()).await,
+    };
+    if let Some(force) = scheduling::forced(obj, &status) {
+        status.last_handled_force_at = Some(force);
+    } else if !plan.allows(Timestamp::now(), timeout) {
+        return scheduling::skipped(ctx, obj, status, &plan, every).await;
+    }
     if let Err(problem) = fetch::check_spec(&obj.spec) {
-        return stall(ctx, obj, status, &problem).await;
+        return stall(ctx, obj, status, INVALID_SPEC, &problem.to_string()).await;
     }
     for note in forge::filter_notes(obj.spec.type_, obj.spec.filter.as_ref()) {
         emit(ctx, obj, warning(AMBIGUOUS_FILTER, &note)).await;
     }
     if fetch::is_remote(obj.spec.type_) {
         let message = "Reconciliation in progress";
+        let generation = obj.metadata.generation;
         conditions::progressing(&mut status.conditions, PROGRESSING, message, generation);
         patch_status(ctx, obj, &status).await.map_err(Error::Kube)?;
     }
-    let timeout = annotation_duration(obj.annotations(), RECONCILE_TIMEOUT, PROVIDER_TIMEOUT);
     let call = fetch::Call {
         obj,
         client: &ctx.client,
         timeout,
+        default_service_account: shared.settings.default_service_account.as_deref(),
     };
     let answer = match tokio::time::timeout(timeout, fetch::fetch(&call)).await {
         Ok(answer) => answer,
@@ -97,15 +117,33 @@ async fn reconcile_provider(obj: &ResourceSetInputProvider, shared: &Shared) -> 
     };
     let sets = match answer {
         Ok(sets) => exported::with_defaults(sets, obj.spec.default_values.as_ref()),
-        Err(FetchError::Invalid(problem)) => return stall(ctx, obj, status, &problem).await,
+        Err(FetchError::Invalid(problem)) => {
+            return stall(ctx, obj, status, INVALID_SPEC, &problem.to_string()).await;
+        }
         Err(failure) => return failed(ctx, obj, status, &failure).await,
     };
+    let wake = plan.after_run(Timestamp::now(), timeout, every);
+    status.next_schedule = wake.next;
+    export(ctx, obj, status, sets, started).await?;
+    Ok(Action::requeue(scheduling::until(Timestamp::now(), wake.at)))
+}
+
+/// Stores the sets and their revision, says Ready, and tells (notification-controller
+/// only when the revision changed).
+async fn export(
+    ctx: &Context,
+    obj: &ResourceSetInputProvider,
+    mut status: ResourceSetInputProviderStatus,
+    sets: Vec<InputSet>,
+    started: Instant,
+) -> Result<(), Error> {
     let revision = exported::revision(&sets);
     let changed = status.last_exported_revision.as_deref() != Some(revision.as_str());
     let elapsed = crate::report::rounded(started.elapsed());
     status.exported_inputs = sets;
     status.last_exported_revision = Some(revision.clone());
     let message = format!("Reconciliation finished in {elapsed}");
+    let generation = obj.metadata.generation;
     conditions::succeeded(&mut status.conditions, RECONCILIATION_SUCCEEDED, &message, generation);
     patch_status(ctx, obj, &status).await.map_err(Error::Kube)?;
     let note = format!("{message}, revision {revision}");
@@ -118,22 +156,21 @@ async fn reconcile_provider(obj: &ResourceSetInputProvider, shared: &Shared) -> 
     };
     emit(ctx, obj, event).await;
     ctx.reset_failures(&key_of(obj));
-    let every = every(obj.annotations(), shared.settings.provider_every);
-    Ok(Action::requeue(every))
+    Ok(())
 }
 
-/// A spec the operator cannot act on: Stalled `InvalidSpec` until the spec changes.
+/// A spec the operator cannot act on: Stalled with `reason` until the spec changes.
 async fn stall(
     ctx: &Context,
     obj: &ResourceSetInputProvider,
     mut status: ResourceSetInputProviderStatus,
-    problem: &fetch::Invalid,
+    reason: &str,
+    problem: &str,
 ) -> Result<Action, Error> {
-    let problem = problem.to_string();
     let generation = obj.metadata.generation;
-    conditions::failed(&mut status.conditions, INVALID_SPEC, &problem, generation, true);
+    conditions::failed(&mut status.conditions, reason, problem, generation, true);
     patch_status(ctx, obj, &status).await.map_err(Error::Kube)?;
-    emit(ctx, obj, warning(INVALID_SPEC, &problem)).await;
+    emit(ctx, obj, warning(reason, problem)).await;
     Ok(Action::await_change())
 }
 

@@ -96,8 +96,9 @@ fn sets_controller(
         .for_each(|_| async {})
 }
 
-/// The provider controller, on its own changes (its own watch and store: the sets'
-/// store of providers is fed by the trigger stream).
+/// The provider controller, on its own changes and on those of the ExternalArtifacts it
+/// selects (its own watch and store: the sets' store of providers is fed by the trigger
+/// stream).
 fn providers_controller(shared: &Arc<Shared>, client: &Client) -> impl Future<Output = ()> + Send + use<> {
     let (store, writer) = reflector::store();
     let stream = watcher::watcher(
@@ -112,8 +113,10 @@ fn providers_controller(shared: &Arc<Shared>, client: &Client) -> impl Future<Ou
     })
     .applied_objects()
     .predicate_filter(own_change, Default::default());
+    let artifacts = provider::watch::artifact_triggers(client.clone(), store.clone());
     Controller::for_stream(stream, store)
         .with_config(ControllerConfig::default().concurrency(shared.settings.concurrency))
+        .reconcile_on(artifacts)
         .run(provider::reconcile, provider::error_policy, shared.clone())
         .for_each(|_| async {})
 }

@@ -9,7 +9,7 @@ mod deletion;
 mod dependencies;
 mod finish;
 mod gc;
-mod impersonation;
+pub(crate) mod impersonation;
 mod info;
 mod inputs;
 mod outcome;

@@ -1,5 +1,6 @@
 //! The ResourceSet controllers' settings: the operator's flags where it has them
-//! (`--requeue-dependency`, `--default-service-account`, `--watch-configs-label-selector`,
+//! (`--requeue-dependency`, `--default-service-account`,
+//! `--default-workload-identity-service-account`, `--watch-configs-label-selector`,
 //! `--concurrent`), fixed values otherwise.
 
 use std::time::Duration;
@@ -26,6 +27,9 @@ pub struct Settings {
     /// The ServiceAccount (in each set's namespace) sets without `serviceAccountName` act
     /// as; None: the operator's own identity (`--default-service-account`).
     pub default_service_account: Option<String>,
+    /// `--default-workload-identity-service-account`: the ServiceAccount of cloud provider
+    /// types that name none. Those types are not implemented yet, so nothing reads it.
+    pub default_workload_identity_service_account: Option<String>,
 }
 
 impl Default for Settings {
@@ -39,6 +43,7 @@ impl Default for Settings {
             appliers_gone_timeout: Duration::from_secs(60),
             concurrency: 4,
             default_service_account: None,
+            default_workload_identity_service_account: None,
             watch_configs_label_selector: "reconcile.fluxcd.io/watch=Enabled".into(),
         }
     }
@@ -51,6 +56,7 @@ impl Settings {
             requeue_dependency: config.requeue_dependency,
             concurrency: config.concurrent,
             default_service_account: config.default_service_account.clone(),
+            default_workload_identity_service_account: config.default_workload_identity_service_account.clone(),
             watch_configs_label_selector: config.watch_configs_label_selector.clone(),
             ..Self::default()
         }
@@ -68,6 +74,7 @@ mod tests {
             requeue_dependency: Duration::from_secs(9),
             concurrent: 3,
             default_service_account: Some("tenant".into()),
+            default_workload_identity_service_account: Some("wi".into()),
             watch_configs_label_selector: "team=a".into(),
             ..OperatorConfig::default()
         };
@@ -75,6 +82,10 @@ mod tests {
         assert_eq!(settings.requeue_dependency, Duration::from_secs(9));
         assert_eq!(settings.concurrency, 3);
         assert_eq!(settings.default_service_account.as_deref(), Some("tenant"));
+        assert_eq!(
+            settings.default_workload_identity_service_account.as_deref(),
+            Some("wi")
+        );
         assert_eq!(settings.watch_configs_label_selector, "team=a");
         assert_eq!(
             Settings::from_config(&OperatorConfig::default()).requeue_dependency,

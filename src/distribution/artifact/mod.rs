@@ -25,6 +25,7 @@ mod unpack;
 pub use auth::{Credentials, DockerConfigError, NotUserPassword, from_docker_config, registries_in};
 pub use cache::Cache;
 pub use error::Error;
+/// An error and its sources on one line (reqwest hides the cause in its sources).
 pub(crate) use error::chain;
 pub use pull::{Pulled, pull, resolve_digest};
 pub use push::{Pushed, pack, push_dir, push_layer};
