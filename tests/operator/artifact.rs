@@ -3,7 +3,7 @@
 //! every registry or artifact fault reports ArtifactFailed and keeps the last good state.
 
 #[path = "../oci_registry/mod.rs"]
-mod oci_registry;
+pub mod oci_registry;
 #[path = "../oci_registry/fixtures.rs"]
 mod registry_fixtures;
 

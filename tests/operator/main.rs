@@ -15,6 +15,7 @@ mod forge_fake;
 mod notify;
 mod process;
 mod provider_forge;
+mod provider_oci;
 mod provider_schedule;
 mod provider_services;
 mod reconciler;

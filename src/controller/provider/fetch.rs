@@ -75,7 +75,10 @@ pub fn type_name(type_: ProviderType) -> String {
 pub fn supported(type_: ProviderType) -> bool {
     matches!(
         type_,
-        ProviderType::Static | ProviderType::ExternalService | ProviderType::ExternalArtifact
+        ProviderType::Static
+            | ProviderType::ExternalService
+            | ProviderType::ExternalArtifact
+            | ProviderType::OCIArtifactTag
     ) || super::forge::classify(type_).is_some()
 }
 
@@ -105,6 +108,7 @@ pub async fn fetch(call: &Call<'_>) -> Result<Vec<InputSet>, FetchError> {
         )),
         ProviderType::ExternalService => super::service::fetch(call).await,
         ProviderType::ExternalArtifact => super::artifact::fetch(call).await,
+        ProviderType::OCIArtifactTag => super::oci::fetch(call).await,
         forge if super::forge::classify(forge).is_some() => super::forge::fetch(call).await,
         other => Err(Invalid::Unsupported(type_name(other)).into()),
     }

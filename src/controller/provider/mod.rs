@@ -27,6 +27,7 @@ use crate::resourceset::schedule::Plan;
 pub mod artifact;
 pub mod fetch;
 pub mod forge;
+mod oci;
 mod scheduling;
 mod service;
 pub mod watch;

@@ -47,22 +47,25 @@ impl Transport {
 
     /// Trusts the certificates of a PEM bundle (private registries, air-gapped mirrors)
     /// besides the system's. `field` is the flag or setting that named the file.
-    pub fn with_ca_file(mut self, field: &str, path: &Path) -> Result<Self, Error> {
+    pub fn with_ca_file(self, field: &str, path: &Path) -> Result<Self, Error> {
         let fail = |message: String| Error::CaBundle {
             field: field.to_owned(),
             path: path.to_path_buf(),
             message,
         };
         let pem = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
+        self.with_ca_pem(&pem).map_err(fail)
+    }
+
+    /// Trusts the certificates of a PEM bundle given as bytes (a Secret's `ca.crt`).
+    pub fn with_ca_pem(mut self, pem: &[u8]) -> Result<Self, String> {
         let mut roots = Vec::new();
-        for cert in CertificateDer::pem_slice_iter(&pem) {
-            let cert = cert.map_err(|e| fail(format!("invalid PEM: {e}")))?;
+        for cert in CertificateDer::pem_slice_iter(pem) {
+            let cert = cert.map_err(|e| format!("invalid PEM: {e}"))?;
             roots.push(cert.as_ref().to_vec());
         }
         if roots.is_empty() {
-            return Err(fail(
-                "no PEM certificate (-----BEGIN CERTIFICATE-----) in the file".to_owned(),
-            ));
+            return Err("no PEM certificate (-----BEGIN CERTIFICATE-----) in the file".to_owned());
         }
         self.extra_roots.extend(roots);
         Ok(self)

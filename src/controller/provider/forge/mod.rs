@@ -3,7 +3,7 @@
 //! says in a common shape ([`Ref`], [`Change`]); this module filters them
 //! ([`provider_filter`]), builds the input sets and applies `skip.labels`.
 
-mod auth;
+pub(super) mod auth;
 mod github;
 mod github_app;
 mod gitlab;
