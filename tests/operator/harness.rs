@@ -22,7 +22,34 @@ use crate::common::{self, FIELD_MANAGER};
 static SERIAL: Mutex<()> = Mutex::const_new(());
 
 pub async fn serial() -> MutexGuard<'static, ()> {
-    SERIAL.lock().await
+    let guard = SERIAL.lock().await;
+    clear_leftovers().await;
+    guard
+}
+
+/// Deletes the ResourceSets and providers earlier scenarios left in any namespace, their
+/// finalizers dropped (no operator runs between scenarios): each scenario's operator
+/// watches every namespace, and a leftover set reconciled every few seconds would be
+/// counted in the next scenario's API requests. What the sets made stays, inert.
+async fn clear_leftovers() {
+    let client = common::client().await;
+    for kind in ["ResourceSet", "ResourceSetInputProvider"] {
+        let resource = resource("fluxcd.controlplane.io", "v1", kind);
+        let api: Api<DynamicObject> = Api::all_with(client.clone(), &resource);
+        // The CRDs may not be installed yet.
+        let Ok(list) = api.list(&Default::default()).await else {
+            continue;
+        };
+        for obj in list {
+            let (name, ns) = (obj.name_any(), obj.namespace().unwrap_or_default());
+            let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), &ns, &resource);
+            let unfinalized = serde_json::json!({"metadata": {"finalizers": null}});
+            let _ = api
+                .patch(&name, &PatchParams::default(), &Patch::Merge(&unfinalized))
+                .await;
+            let _ = api.delete(&name, &Default::default()).await;
+        }
+    }
 }
 
 pub fn distribution() -> String {
