@@ -325,6 +325,18 @@ pub async fn request_report(client: &Client, ns: &str, token: &str) -> FluxRepor
     }
 }
 
+/// How many reconciles of `controller` (`fluxinstance`, `resourceset`, ...) the operator
+/// serving metrics on `port` has finished, whatever their result.
+pub async fn reconciles(port: u16, controller: &str) -> f64 {
+    let url = format!("http://127.0.0.1:{port}/metrics");
+    let text = reqwest::get(&url).await.expect("metrics").text().await.expect("text");
+    let label = format!("controller=\"{controller}\"");
+    text.lines()
+        .filter(|l| l.starts_with("controller_runtime_reconcile_total{") && l.contains(&label))
+        .filter_map(|l| l.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok()))
+        .sum()
+}
+
 /// (verb, dry_run, resource, subresource) of the API server's request counter.
 pub type RequestKey = (String, String, String, String);
 

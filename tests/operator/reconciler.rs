@@ -504,12 +504,12 @@ async fn a_no_op_reconcile_writes_nothing() {
     // The Deployments stay ready; without the stand-in kubelet's own polling, what the
     // API server counts in the window is the operator's alone.
     drop(kubelet);
-    let reconciles_before = reconciles(metrics_port).await;
+    let reconciles_before = reconciles(metrics_port, "fluxinstance").await;
     let before = request_counts(&client).await;
     let window = Duration::from_secs(12);
     tokio::time::sleep(window).await;
     let after = request_counts(&client).await;
-    let reconciles = reconciles(metrics_port).await - reconciles_before;
+    let reconciles = reconciles(metrics_port, "fluxinstance").await - reconciles_before;
 
     let mut writes = Vec::new();
     let (mut dry_runs, mut total) = (0.0, 0.0);
@@ -577,12 +577,12 @@ async fn a_tiny_reconcile_interval_is_raised_to_the_floor_and_said() {
     let (_, _, message) = condition(&said, "Ready").unwrap();
     assert!(message.contains("\"10ms\""), "{message}");
     drop(kubelet);
-    let reconciles_before = reconciles(metrics_port).await;
+    let reconciles_before = reconciles(metrics_port, "fluxinstance").await;
     let before = request_counts(&client).await;
     let window = Duration::from_secs(10);
     tokio::time::sleep(window).await;
     let after = request_counts(&client).await;
-    let reconciles = reconciles(metrics_port).await - reconciles_before;
+    let reconciles = reconciles(metrics_port, "fluxinstance").await - reconciles_before;
     let total: f64 = after
         .iter()
         .filter(|((_, _, resource, _), _)| resource != "leases")
@@ -592,16 +592,6 @@ async fn a_tiny_reconcile_interval_is_raised_to_the_floor_and_said() {
     assert!((2.0..=6.0).contains(&reconciles), "{reconciles} reconciles in 10 s");
     assert!(total <= 40.0, "{total} API requests in 10 s");
     eprintln!("FIGURE reconcileEvery 10ms: {reconciles} reconciles and {total} API requests in 10 s (was 2,551)");
-}
-
-/// The FluxInstance reconciles the operator has finished, whatever their result.
-async fn reconciles(metrics_port: u16) -> f64 {
-    let url = format!("http://127.0.0.1:{metrics_port}/metrics");
-    let text = reqwest::get(&url).await.expect("metrics").text().await.expect("text");
-    text.lines()
-        .filter(|l| l.starts_with("controller_runtime_reconcile_total{") && l.contains("controller=\"fluxinstance\""))
-        .filter_map(|l| l.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok()))
-        .sum()
 }
 
 #[tokio::test]

@@ -5,19 +5,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::harness::request_counts;
+use crate::harness::{reconciles, request_counts};
 use crate::rset_bed::*;
-
-/// How many reconciles of `controller` the operator on `port` has finished.
-async fn reconciles(port: u16, controller: &str) -> f64 {
-    let url = format!("http://127.0.0.1:{port}/metrics");
-    let text = reqwest::get(&url).await.expect("metrics").text().await.expect("text");
-    let label = format!("controller=\"{controller}\"");
-    text.lines()
-        .filter(|l| l.starts_with("controller_runtime_reconcile_total{") && l.contains(&label))
-        .filter_map(|l| l.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok()))
-        .sum()
-}
 
 #[tokio::test]
 async fn resourceset_figures_100_objects_and_idle_reconciles() {

@@ -11,6 +11,9 @@ use kube::ResourceExt;
 use crate::api::{InputSet, ProviderType, ResourceSetInputProvider, ResourceSetInputProviderSpec};
 use crate::resourceset::exported;
 
+/// The User-Agent of every provider call, as upstream's operator names itself.
+pub const USER_AGENT: &str = concat!("flux-operator/", env!("CARGO_PKG_VERSION"));
+
 /// What one call to a provider may use.
 pub struct Call<'a> {
     pub obj: &'a ResourceSetInputProvider,

@@ -31,9 +31,7 @@ pub async fn fetch(call: &Call<'_>) -> Result<Vec<InputSet>, FetchError> {
         field: "spec.url",
         why: e.to_string(),
     })?;
-    // The path after the host may not name a tag or digest (a `:` there is a tag's).
-    let path = url.trim_start_matches("oci://").split_once('/').map_or("", |(_, p)| p);
-    if path.contains(':') || path.contains('@') {
+    if reference.names_version() {
         let why = "a repository (oci://host/repository), without a tag or digest".to_owned();
         return Err(Invalid::Field { field: "spec.url", why }.into());
     }

@@ -10,13 +10,11 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::api::Api;
 use serde_json::Value;
 
-use super::fetch::{Call, FetchError, Invalid};
+use super::fetch::{Call, FetchError, Invalid, USER_AGENT};
 use crate::api::{InputSet, ResourceSetInputProviderSpec};
 
 /// The largest answer read; a service that says more is refused.
 pub const MAX_BODY: usize = 900 * 1024;
-
-const USER_AGENT: &str = concat!("flux-operator/", env!("CARGO_PKG_VERSION"));
 
 /// Connection attempts of one call: a service that restarts gets a second chance, a
 /// service that answers badly does not.

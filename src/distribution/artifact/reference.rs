@@ -135,6 +135,12 @@ impl ArtifactRef {
         &self.repository
     }
 
+    /// Whether the reference names a version (a tag or a digest) rather than only a
+    /// repository.
+    pub fn names_version(&self) -> bool {
+        self.tag.is_some() || self.digest.is_some()
+    }
+
     /// The tag; `latest` when neither a tag nor a digest was given.
     pub fn tag(&self) -> Option<&str> {
         match (&self.tag, &self.digest) {

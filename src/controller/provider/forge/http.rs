@@ -9,6 +9,7 @@ use reqwest::Url;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde::de::DeserializeOwned;
 
+use crate::controller::provider::fetch::USER_AGENT;
 use crate::distribution::artifact::chain;
 use crate::text::shorten;
 
@@ -18,8 +19,6 @@ pub const PAGE_SIZE: usize = 100;
 pub const MAX_PAGES: usize = 1000;
 /// Bytes read at most from one response.
 pub const MAX_BODY: usize = 10 << 20;
-
-const USER_AGENT: &str = concat!("flux-operator/", env!("CARGO_PKG_VERSION"));
 
 /// Why a forge could not be asked or its answer not used.
 #[derive(Debug, thiserror::Error)]
