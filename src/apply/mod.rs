@@ -5,6 +5,7 @@
 
 mod discovery;
 mod error;
+mod expected;
 mod inventory;
 mod object_id;
 mod pager;
@@ -16,6 +17,7 @@ mod wait;
 
 pub use discovery::Discovery;
 pub use error::Error;
+pub use expected::ExpectedDeletions;
 pub use inventory::{entries, inventory, stale_entries};
 pub use object_id::ObjectId;
 pub use pager::Pager;

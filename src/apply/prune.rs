@@ -39,6 +39,9 @@ pub async fn prune(applier: &Applier<'_>, stale: &[ObjectId]) -> Result<PruneRes
             propagation_policy: Some(PropagationPolicy::Background),
             ..DeleteParams::default()
         };
+        if let Some(deletions) = &applier.options.deletions {
+            deletions.expect(object);
+        }
         match api.delete(&object.name, &params).await {
             Ok(_) => result.deleted.push(object.clone()),
             Err(kube::Error::Api(s)) if s.code == 404 => {}

@@ -98,6 +98,8 @@ pub struct ApplyOptions {
     pub owner: Owner,
     /// Managers taken over in addition to [`TAKEOVER_MANAGERS`].
     pub extra_takeover_managers: Vec<String>,
+    /// Where the deletions the applier makes are announced, if anyone watches them.
+    pub deletions: Option<std::sync::Arc<super::ExpectedDeletions>>,
 }
 
 /// Server-side applies objects, writing only what differs from the live state.

@@ -41,7 +41,7 @@ pub struct Context {
     /// Instances held back until their retry or a change.
     pub gates: Gates,
     /// Watches of the kinds the reconciles applied.
-    pub watches: ManagedWatches,
+    pub watches: ManagedWatches<crate::api::FluxInstance>,
     /// The revision and watch epoch of each instance's last successful apply.
     pub settled: Settled,
     /// Consecutive failures per object, for the exponential retry delay.
@@ -56,7 +56,7 @@ pub struct ContextParts {
     pub metrics: Arc<Metrics>,
     pub notifier: Notifier,
     pub instances: Store<FluxInstance>,
-    pub watches: ManagedWatches,
+    pub watches: ManagedWatches<crate::api::FluxInstance>,
     pub baked: Distribution,
 }
 

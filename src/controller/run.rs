@@ -22,7 +22,7 @@ use super::error::RunError;
 use super::events::EventRecorder;
 use super::instance::{error_policy, key, reconcile};
 use super::leader::{LEASE_NAME, LeaderElection, LeaderTimings};
-use super::watches::ManagedWatches;
+use super::watches::{ManagedWatches, OwnerLabels, Trigger};
 use crate::api::FluxInstance;
 use crate::distribution::Distribution;
 use crate::metrics::Metrics;
@@ -103,7 +103,11 @@ pub async fn run_with(
     ));
     let recorder = EventRecorder::new(clients.call.clone(), reporter);
     let (reader, writer) = reflector::store();
-    let (watches, managed_changes) = ManagedWatches::new(clients.watch.clone(), &namespace);
+    let labels = OwnerLabels {
+        name: crate::build::OWNER_NAME,
+        namespace: crate::build::OWNER_NAMESPACE,
+    };
+    let (watches, managed_changes) = ManagedWatches::new(clients.watch.clone(), labels, Some(&namespace));
     let ctx = Arc::new(Context::new(ContextParts {
         client: clients.call.clone(),
         recorder,
@@ -155,7 +159,7 @@ fn instance_controller(
     ctx: Arc<Context>,
     watch_client: Client,
     writer: reflector::store::Writer<FluxInstance>,
-    managed_changes: futures::channel::mpsc::Receiver<ObjectRef<FluxInstance>>,
+    managed_changes: futures::channel::mpsc::Receiver<Trigger<FluxInstance>>,
     shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
     tasks: &mut TaskGuard,
 ) -> impl std::future::Future<Output = ()> {
@@ -175,7 +179,7 @@ fn instance_controller(
             move |instance| queue.add(&key(instance))
         });
     // Deleted or edited managed objects (see `watches`).
-    let managed_changes = managed_changes.inspect({
+    let managed_changes = managed_changes.map(|trigger| trigger.owner).inspect({
         let queue = queue.clone();
         move |instance| queue.add(&ref_key(instance))
     });

@@ -58,6 +58,8 @@ async fn uninstall(obj: &FluxInstance, ctx: &Context, deadline: Deadline) -> Res
     let options = ApplyOptions {
         owner: super::instance::owner(obj),
         extra_takeover_managers: Vec::new(),
+        // The instance is going away: its watches' triggers find nothing to reconcile.
+        deletions: None,
     };
     let applier = Applier {
         client: &ctx.client,

@@ -22,6 +22,7 @@ mod reconciler;
 mod report;
 mod report_metrics;
 mod resourceset;
+mod resourceset_drift;
 mod resourceset_figures;
 mod resourceset_inputs;
 mod resourceset_sources;

@@ -192,6 +192,7 @@ impl<'a> Run<'a> {
         ApplyOptions {
             owner: owner(self.obj),
             extra_takeover_managers: self.ctx.config.override_managers.clone(),
+            deletions: Some(self.ctx.watches.expected_deletions()),
         }
     }
 
@@ -204,7 +205,7 @@ impl<'a> Run<'a> {
 
     /// Whether a managed object was deleted since the apply.
     fn lost_object(&self) -> bool {
-        self.ctx.watches.deletions() != self.deletions
+        self.ctx.watches.deletions(&ObjectRef::from_obj(self.obj)) != self.deletions
     }
 
     /// Whether the store holds a newer generation of the instance, or none at all.

@@ -4,6 +4,7 @@
 //! (that is [`super::finish`]'s).
 
 use kube::runtime::events::EventType;
+use kube::runtime::reflector::ObjectRef;
 use semver::Version;
 
 use super::Run;
@@ -141,8 +142,9 @@ pub async fn apply(run: &mut Run<'_>, built: &Build) -> Result<(ChangeSet, Prune
         options: &options,
     };
     let applied: Vec<ObjectId> = built.objects.iter().filter_map(ObjectId::from_object).collect();
-    run.epoch = run.ctx.watches.epoch();
-    run.deletions = run.ctx.watches.deletions();
+    let owner = ObjectRef::from_obj(run.obj);
+    run.epoch = run.ctx.watches.epoch(&owner);
+    run.deletions = run.ctx.watches.deletions(&owner);
     if !run.is_new
         && run.ctx.settled.holds(&super::key(run.obj), &built.revision, run.epoch)
         && run.ctx.watches.all_watched(&applied)
@@ -190,7 +192,7 @@ pub async fn wait(run: &Run<'_>, built: &Build) -> Result<(), PhaseError> {
     };
     let polling = Polling {
         every: WAIT_POLL,
-        woken_by: Some(run.ctx.watches.activity()),
+        woken_by: Some(run.ctx.watches.activity(&ObjectRef::from_obj(run.obj))),
     };
     match apply::wait_ready(&applier, &watched, run.timing.timeout, polling, canceled).await? {
         WaitOutcome::Ready => Ok(()),

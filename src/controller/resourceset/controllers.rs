@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
+use futures::channel::mpsc;
 use futures::{Stream, StreamExt, TryStreamExt, stream};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::api::Api;
@@ -23,6 +24,8 @@ use super::{SET_CONTROLLER, error_policy, info, reconcile, set_key};
 use crate::api::{ResourceSet, ResourceSetInputProvider};
 use crate::controller::Context;
 use crate::controller::provider::{self, PROVIDER_CONTROLLER};
+use crate::controller::watches::{ManagedWatches, OwnerLabels, Trigger};
+use crate::resourceset::build::{OWNER_NAME_LABEL, OWNER_NAMESPACE_LABEL};
 use crate::resourceset::config_sources::SourceRef;
 
 /// Both controllers, until the returned future is dropped; `watch_client` is the client
@@ -31,6 +34,11 @@ pub fn spawn(ctx: Arc<Context>, watch_client: Client) -> impl Future<Output = ()
     let settings = Settings::from_config(&ctx.config);
     let (sets, sets_writer) = reflector::store();
     let (providers, providers_writer) = reflector::store();
+    let labels = OwnerLabels {
+        name: OWNER_NAME_LABEL,
+        namespace: OWNER_NAMESPACE_LABEL,
+    };
+    let (watches, drift) = ManagedWatches::new(watch_client.clone(), labels, None);
     let shared = Arc::new(Shared {
         set_queue: ctx.metrics.add_controller(SET_CONTROLLER, settings.concurrency.into()),
         provider_queue: ctx
@@ -42,8 +50,10 @@ pub fn spawn(ctx: Arc<Context>, watch_client: Client) -> impl Future<Output = ()
         providers,
         triggers: Default::default(),
         sources: Default::default(),
+        watches,
+        settled: Default::default(),
     });
-    let sets = sets_controller(&shared, &watch_client, sets_writer, providers_writer);
+    let sets = sets_controller(&shared, &watch_client, sets_writer, providers_writer, drift);
     let providers = providers_controller(&shared, &watch_client);
     tracing::info!("starting the ResourceSet and ResourceSetInputProvider controllers");
     async move {
@@ -57,6 +67,7 @@ fn sets_controller(
     client: &Client,
     sets_writer: reflector::store::Writer<ResourceSet>,
     providers_writer: reflector::store::Writer<ResourceSetInputProvider>,
+    drift: mpsc::Receiver<Trigger<ResourceSet>>,
 ) -> impl Future<Output = ()> + Send + use<> {
     // Our own status writes must not trigger reconciles: only spec, annotations,
     // finalizers and deletion do.
@@ -92,6 +103,7 @@ fn sets_controller(
         .with_config(ControllerConfig::default().concurrency(shared.settings.concurrency))
         .reconcile_on(triggers)
         .reconcile_on(source_triggers(shared, client))
+        .reconcile_on(drift_triggers(shared, drift))
         .run(reconcile, error_policy, shared.clone())
         .for_each(|_| async {})
 }
@@ -119,6 +131,25 @@ fn providers_controller(shared: &Arc<Shared>, client: &Client) -> impl Future<Ou
         .reconcile_on(artifacts)
         .run(provider::reconcile, provider::error_policy, shared.clone())
         .for_each(|_| async {})
+}
+
+/// The sets whose generated objects drifted or went (see `watches`). A suspended set is
+/// left alone; a deletion also cancels the set's health check in progress, which could
+/// only time out on the missing object.
+fn drift_triggers(
+    shared: &Arc<Shared>,
+    drift: mpsc::Receiver<Trigger<ResourceSet>>,
+) -> impl Stream<Item = ObjectRef<ResourceSet>> + Send + use<> {
+    let shared = shared.clone();
+    drift.filter_map(move |trigger| {
+        let set = shared.sets.get(&trigger.owner).filter(|s| !s.is_disabled());
+        if set.is_some() && trigger.deleted {
+            let owner = &trigger.owner;
+            let key = set_key(owner.namespace.as_deref().unwrap_or_default(), &owner.name);
+            shared.triggers.note(key, trigger.by);
+        }
+        futures::future::ready(set.map(|_| trigger.owner))
+    })
 }
 
 /// The sets to reconcile when a labelled ConfigMap or Secret that one of their config

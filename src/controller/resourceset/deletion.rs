@@ -17,6 +17,10 @@ pub async fn cleanup(obj: &ResourceSet, shared: &Shared) -> Result<Action, Error
     shared.ctx.reset_failures(&key(obj));
     shared.triggers.clear(&key(obj));
     shared.sources.record(obj, Default::default());
+    shared.settled.forget(&key(obj));
+    shared
+        .watches
+        .forget(&kube::runtime::reflector::ObjectRef::from_obj(obj));
     let entries = apply::entries(obj.status.as_ref().and_then(|s| s.inventory.as_ref()));
     if obj.is_disabled() || entries.is_empty() {
         return Ok(Action::await_change());

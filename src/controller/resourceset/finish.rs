@@ -17,6 +17,10 @@ use crate::controller::jittered;
 
 pub async fn finish(run: &mut Run<'_>, result: Result<Done, Cause>) -> Result<Action, Error> {
     run.status.last_handled_reconcile_at = run.requested_at();
+    match (&result, &run.revision) {
+        (Ok(_), Some(revision)) => run.shared.settled.record(&key(run.obj), revision, run.epoch),
+        _ => run.shared.settled.forget(&key(run.obj)),
+    }
     match result {
         Ok(done) => succeeded(run, done).await,
         Err(cause @ Cause::Canceled { .. }) => canceled(run, &cause).await,

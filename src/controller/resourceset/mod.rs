@@ -133,6 +133,8 @@ struct Run<'a> {
     inputs: usize,
     resources: usize,
     steps: Option<usize>,
+    /// The managed watches' epoch of this set before its apply (see `settled`).
+    epoch: u64,
 }
 
 impl<'a> Run<'a> {
@@ -161,6 +163,7 @@ impl<'a> Run<'a> {
             inputs: 0,
             resources: 0,
             steps: None,
+            epoch: 0,
         }
     }
 
@@ -168,7 +171,15 @@ impl<'a> Run<'a> {
         ApplyOptions {
             owner: owner(self.obj),
             extra_takeover_managers: self.shared.ctx.config.override_managers.clone(),
+            deletions: Some(self.shared.watches.expected_deletions()),
         }
+    }
+
+    /// A generation or reconcile request not handled yet.
+    fn new_request(&self) -> bool {
+        let ready = crate::api::conditions::get(&self.old.conditions, crate::api::condition_type::READY);
+        ready.and_then(|c| c.observed_generation) != self.generation
+            || self.old.last_handled_reconcile_at != self.requested_at()
     }
 
     fn requested_at(&self) -> Option<String> {

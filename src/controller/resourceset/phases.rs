@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use kube::ResourceExt;
 use kube::runtime::events::EventType;
+use kube::runtime::reflector::ObjectRef;
 
 use super::outcome::Cause;
 use super::sources::{self, Resolved};
@@ -39,6 +40,11 @@ pub async fn build(run: &mut Run<'_>, inputs: &Inputs) -> Result<Build, Cause> {
 /// The inventory grows with every step applied (or attempted), so that nothing applied is
 /// ever orphaned; the final step's changes are returned for the event.
 pub async fn apply_steps(run: &mut Run<'_>, built: &Build) -> Result<ChangeSet, Cause> {
+    run.epoch = run.shared.watches.epoch(&ObjectRef::from_obj(run.obj));
+    if settled(run, built) {
+        // Applied before, and no generated object changed since: nothing to ask.
+        return Ok(ChangeSet::default());
+    }
     let options = run.apply_options();
     let client = run.client.clone();
     let applier = super::applier(&client, run.shared, &options);
@@ -61,6 +67,9 @@ pub async fn apply_steps(run: &mut Run<'_>, built: &Build) -> Result<ChangeSet, 
             step: step.name.clone(),
             source,
         })?;
+        // From now on a deletion or edit of any of them reconciles the set.
+        let ctx = &run.shared.ctx;
+        run.shared.watches.ensure(&ctx.discovery, &ctx.client, &attempted).await;
         if last {
             return Ok(changes);
         }
@@ -72,6 +81,19 @@ pub async fn apply_steps(run: &mut Run<'_>, built: &Build) -> Result<ChangeSet, 
         wait_step(run, &applier, step).await?;
     }
     Ok(ChangeSet::default())
+}
+
+/// Whether the last successful reconcile applied this very build and none of its objects
+/// changed since, as far as the watches can tell; a failed Job to run again is only seen
+/// by looking.
+fn settled(run: &Run<'_>, built: &Build) -> bool {
+    let ids = all_ids(built);
+    let revision = run.revision.as_deref().unwrap_or_default();
+    !run.new_request()
+        && run.shared.settled.holds(&super::key(run.obj), revision, run.epoch)
+        && run.shared.watches.all_watched(&ids)
+        && apply::stale_entries(run.old.inventory.as_ref(), &ids).is_empty()
+        && !built.objects().any(recreate::recreated_on_failure)
 }
 
 /// The inventory in the order upstream writes it, by entry id: a takeover then rewrites no
@@ -137,10 +159,10 @@ async fn await_ready(
     timeout: Duration,
     step: Option<String>,
 ) -> Result<(), Cause> {
-    // Generated objects are not watched (SPEC-resourceset §11.6): plain polling.
+    // Woken by the generated objects' events: upstream polls only.
     let poll = apply::Polling {
         every: run.shared.settings.wait_poll,
-        woken_by: None,
+        woken_by: Some(run.shared.watches.activity(&ObjectRef::from_obj(run.obj))),
     };
     let canceled = |_: &[apply::NotReady]| async move { run.superseded().is_some() };
     match apply::wait_ready(applier, ids, timeout, poll, canceled).await {

@@ -63,15 +63,15 @@ pub fn immutable<'a>(error: &apply::Error, objects: &'a [Value]) -> Option<&'a V
 /// Deletes `obj` if forcing is allowed (`set_forced`, or the annotation on the rendered
 /// or the live object) and waits until it is gone; false when it is not allowed.
 pub async fn recreate(applier: &Applier<'_>, obj: &Value, set_forced: bool) -> Result<bool, apply::Error> {
-    let Some((api, id, live)) = live(applier, obj).await? else {
+    let Some(found) = live(applier, obj).await? else {
         return Ok(ObjectId::from_object(obj).is_some());
     };
-    let live_forced = forced(&serde_json::to_value(&live.metadata.annotations).unwrap_or_default());
+    let live_forced = forced(&serde_json::to_value(&found.2.metadata.annotations).unwrap_or_default());
     if !(set_forced || forced(&obj["metadata"]["annotations"]) || live_forced) {
         return Ok(false);
     }
-    delete_and_wait(&api, &id, &live).await?;
-    tracing::info!(object = %id, "recreated: an immutable field changed and force is enabled");
+    delete_and_wait(applier, &found).await?;
+    tracing::info!(object = %found.1, "recreated: an immutable field changed and force is enabled");
     Ok(true)
 }
 
@@ -79,24 +79,26 @@ pub async fn recreate(applier: &Applier<'_>, obj: &Value, set_forced: bool) -> R
 /// this set's and Failed, so that the step creates them anew (`prune: disabled` does not
 /// keep them: the user asked for the recreation).
 pub async fn delete_failed_jobs(applier: &Applier<'_>, objects: &[Value]) -> Result<(), apply::Error> {
-    let marked = objects.iter().filter(|o| {
-        o["apiVersion"] == "batch/v1"
-            && o["kind"] == "Job"
-            && o["metadata"]["annotations"][RECREATE_ON_FAILURE]
-                .as_str()
-                .is_some_and(|v| v.eq_ignore_ascii_case(ENABLED))
-    });
-    for obj in marked {
-        let Some((api, id, live)) = live(applier, obj).await? else {
+    for obj in objects.iter().filter(|o| recreated_on_failure(o)) {
+        let Some(found) = live(applier, obj).await? else {
             continue;
         };
-        let value = serde_json::to_value(&live).unwrap_or_default();
+        let value = serde_json::to_value(&found.2).unwrap_or_default();
         if applier.options.owner.owns(&value) && failed(&value) {
-            delete_and_wait(&api, &id, &live).await?;
-            tracing::info!(object = %id, "deleted a failed Job to run it again");
+            delete_and_wait(applier, &found).await?;
+            tracing::info!(object = %found.1, "deleted a failed Job to run it again");
         }
     }
     Ok(())
+}
+
+/// A Job marked `recreateOnFailure: enabled`: every reconcile looks at its status.
+pub fn recreated_on_failure(obj: &Value) -> bool {
+    obj["apiVersion"] == "batch/v1"
+        && obj["kind"] == "Job"
+        && obj["metadata"]["annotations"][RECREATE_ON_FAILURE]
+            .as_str()
+            .is_some_and(|v| v.eq_ignore_ascii_case(ENABLED))
 }
 
 fn failed(job: &Value) -> bool {
@@ -123,7 +125,7 @@ async fn live(applier: &Applier<'_>, obj: &Value) -> Result<Option<Live>, apply:
 /// Deletes `live` (background propagation: the test bed and many clusters have no
 /// garbage collector that a foreground deletion would wait for; the UID precondition
 /// keeps a newer object safe) and waits until it is gone, at most [`GONE_TIMEOUT`].
-async fn delete_and_wait(api: &Api<DynamicObject>, id: &ObjectId, live: &DynamicObject) -> Result<(), apply::Error> {
+async fn delete_and_wait(applier: &Applier<'_>, (api, id, live): &Live) -> Result<(), apply::Error> {
     let params = DeleteParams {
         propagation_policy: Some(PropagationPolicy::Background),
         preconditions: Some(Preconditions {
@@ -132,6 +134,9 @@ async fn delete_and_wait(api: &Api<DynamicObject>, id: &ObjectId, live: &Dynamic
         }),
         ..DeleteParams::default()
     };
+    if let Some(deletions) = &applier.options.deletions {
+        deletions.expect(id);
+    }
     match api.delete(&id.name, &params).await {
         Ok(_) => {}
         Err(kube::Error::Api(s)) if s.code == 404 || s.code == 409 => {}

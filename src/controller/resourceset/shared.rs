@@ -6,6 +6,8 @@ use kube::runtime::reflector::{ObjectRef, Store};
 use super::settings::Settings;
 use crate::api::{ResourceSet, ResourceSetInputProvider};
 use crate::controller::Context;
+use crate::controller::settled::Settled;
+use crate::controller::watches::ManagedWatches;
 use crate::metrics::ControllerMetrics;
 use crate::resourceset::config_sources::SourceRef;
 
@@ -24,6 +26,10 @@ pub struct Shared {
     pub triggers: Triggers,
     /// The ConfigMaps and Secrets each set's config helpers read, by set key.
     pub sources: SourceIndex,
+    /// Watches of the kinds the sets applied: drift and deletions reconcile their set.
+    pub watches: ManagedWatches<ResourceSet>,
+    /// The revision and watch epoch of each set's last successful apply, by set key.
+    pub settled: Settled,
 }
 
 /// Which sets read which ConfigMaps and Secrets.
