@@ -195,7 +195,7 @@ fn upstream_operator_values_with_every_feature_on() {
         "{text}"
     );
     assert!(
-        text.contains("ResourceSet API, which this operator does not have yet"),
+        text.contains("cloud ResourceSetInputProvider types, which this operator does not implement yet"),
         "{text}"
     );
 }

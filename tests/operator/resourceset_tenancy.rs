@@ -73,3 +73,35 @@ async fn resourceset_s14_service_account_impersonation() {
     assert_eq!(warned.len(), 1);
     assert_eq!(warned[0].type_.as_deref(), Some("Warning"));
 }
+
+/// The chart's `multitenancy.enabled` (`--default-service-account`, upstream's default
+/// name): a set that names no account acts as that account of its own namespace, so it
+/// applies there and is refused elsewhere; one that names an account acts as that one.
+#[tokio::test]
+async fn resourceset_default_service_account() {
+    let bed = Bed::start_with("rs-default-sa", &["--default-service-account=flux-operator"]).await;
+    let (client, ns) = (&bed.client, bed.ns.as_str());
+    let other = namespace(client, "rs-default-sa-other").await;
+    tenant(client, ns, "flux-operator").await;
+    let own = json!({"resources": [cm(ns, "mine", json!({}))]});
+    apply_set(client, ns, "own", own, json!({})).await;
+    wait_set(client, ns, "own", 60, "Ready", is_ready).await;
+    assert!(config_map(client, ns, "mine").await.is_some());
+
+    let escape = json!({"resources": [cm(&other, "theirs", json!({}))]});
+    apply_set(client, ns, "escape", escape, json!({})).await;
+    let (_, message) = wait_reason(client, ns, "escape", "Ready", "False", "ReconciliationFailed").await;
+    let account = format!("system:serviceaccount:{ns}:flux-operator");
+    says(&message, "reconciliation failed: ", &["forbidden", &account]);
+    assert!(config_map(client, &other, "theirs").await.is_none());
+
+    tenant(client, ns, "named").await;
+    let named = json!({"serviceAccountName": "named", "resources": [cm(&other, "theirs", json!({}))]});
+    apply_set(client, ns, "named", named, json!({})).await;
+    let (_, message) = wait_reason(client, ns, "named", "Ready", "False", "ReconciliationFailed").await;
+    says(
+        &message,
+        "reconciliation failed: ",
+        &[&format!("system:serviceaccount:{ns}:named")],
+    );
+}

@@ -25,20 +25,29 @@ pub struct Bed {
     pub ns: String,
     /// Where the operator serves its metrics.
     pub metrics_port: u16,
+    /// The operator's flags besides its metrics address.
+    flags: Vec<String>,
     _operator: Operator,
     _serial: MutexGuard<'static, ()>,
 }
 
 impl Bed {
     pub async fn start(prefix: &str) -> Bed {
+        Self::start_with(prefix, &[]).await
+    }
+
+    /// [`Bed::start`] with an operator started with `flags` too.
+    pub async fn start_with(prefix: &str, flags: &[&str]) -> Bed {
         let serial = serial().await;
         let client = client().await;
         install_crds(&client).await;
         install_widget_crd(&client).await;
         let ns = namespace(&client, prefix).await;
-        let (operator, metrics_port) = operator(&ns);
+        let flags: Vec<String> = flags.iter().map(|f| f.to_string()).collect();
+        let (operator, metrics_port) = operator(&ns, &flags);
         Bed {
             _operator: operator,
+            flags,
             metrics_port,
             client,
             ns,
@@ -48,7 +57,7 @@ impl Bed {
 
     /// Stops the operator and starts a new one, as a rollout would.
     pub fn restart(&mut self) {
-        (self._operator, self.metrics_port) = operator(&self.ns);
+        (self._operator, self.metrics_port) = operator(&self.ns, &self.flags);
     }
 
     /// The series of `metric` the operator serves now. The scrape blocks, so it runs off
@@ -91,9 +100,12 @@ impl Bed {
 }
 
 /// An operator for `ns` with its metrics on a port of its own.
-fn operator(ns: &str) -> (Operator, u16) {
+fn operator(ns: &str, flags: &[String]) -> (Operator, u16) {
     let port = crate::prometheus::free_port();
-    (start_operator(ns, &[&format!("--metrics-addr=127.0.0.1:{port}")]), port)
+    let metrics = format!("--metrics-addr=127.0.0.1:{port}");
+    let mut all: Vec<&str> = vec![&metrics];
+    all.extend(flags.iter().map(String::as_str));
+    (start_operator(ns, &all), port)
 }
 
 /// `Widget`: free-form spec; its status defaults to an empty conditions list, so that a
