@@ -3,6 +3,7 @@
 //! ([`build`]).
 
 pub mod build;
+mod cel_sets;
 pub mod config_sources;
 pub mod exported;
 pub mod inputs;

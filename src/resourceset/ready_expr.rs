@@ -66,6 +66,7 @@ fn environment() -> Result<Env, ExprError> {
         cel::extensions::encoders,
         cel::extensions::lists,
         cel::extensions::math,
+        super::cel_sets::extension,
     ];
     for extension in extensions {
         env.add_extension(extension)

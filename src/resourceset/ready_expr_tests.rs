@@ -26,7 +26,35 @@ fn the_extensions_are_there() {
         ready("string(base64.decode(data.enc)) == 'open'", object.clone()),
         Ok(true)
     );
-    assert_eq!(ready("math.greatest(1, 2) == 2", object), Ok(true));
+    assert_eq!(ready("math.greatest(1, 2) == 2", object.clone()), Ok(true));
+    // Optional types: a field that may be absent, without a runtime error.
+    assert_eq!(
+        ready("data.?missing.orValue('none') == 'none'", object.clone()),
+        Ok(true)
+    );
+    assert_eq!(ready("optional.of(1).hasValue()", object), Ok(true));
+}
+
+#[test]
+fn the_sets_extension_compares_lists_as_sets() {
+    let object = json!({"status": {"ready": ["a", "b", "b"], "counts": [1, 2]}});
+    let cases = [
+        ("sets.contains(status.ready, ['b', 'a'])", true),
+        ("sets.contains(status.ready, [])", true),
+        ("sets.contains(status.ready, ['c'])", false),
+        ("sets.contains(status.counts, [1.0, 2u])", true),
+        ("sets.equivalent(status.ready, ['b', 'a'])", true),
+        ("sets.equivalent(status.ready, ['a'])", false),
+        ("sets.intersects(status.ready, ['c', 'b'])", true),
+        ("sets.intersects(status.ready, [])", false),
+    ];
+    for (expr, expected) in cases {
+        assert_eq!(ready(expr, object.clone()), Ok(expected), "{expr}");
+    }
+    assert!(matches!(
+        ready("sets.contains(status.ready, 'a')", object),
+        Err(EvalError::Failed(_))
+    ));
 }
 
 #[test]
