@@ -10,6 +10,7 @@
 
 use std::sync::Arc;
 use std::sync::mpsc;
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use cel::common::ast::{EntryExpr, Expr};
@@ -102,13 +103,11 @@ impl ReadyExpr {
     pub fn evaluate(&self, object: &Value) -> Result<bool, EvalError> {
         let (expr, object) = (self.clone(), object.clone());
         let (tx, rx) = mpsc::channel();
-        let spawned = std::thread::Builder::new()
-            .name("ready-expr".into())
-            .stack_size(STACK)
-            .spawn(move || {
-                // The receiver is gone after the deadline; the answer is then not needed.
-                let _ = tx.send(expr.run(&object));
-            });
+        // Not joined: past the deadline the thread is left to finish on its own.
+        let spawned = spawn_big(move || {
+            // The receiver is gone after the deadline; the answer is then not needed.
+            let _ = tx.send(expr.run(&object));
+        });
         if let Err(e) = spawned {
             return Err(EvalError::Failed(format!("cannot start the evaluation: {e}")));
         }
@@ -136,12 +135,15 @@ impl ReadyExpr {
 
 /// `work` on a thread with [`STACK`]; None when the thread could not start or died.
 fn on_big_stack<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Option<T> {
-    let thread = std::thread::Builder::new()
+    spawn_big(work).ok()?.join().ok()
+}
+
+/// Starts `work` on a `ready-expr` thread with [`STACK`].
+fn spawn_big<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> std::io::Result<JoinHandle<T>> {
+    std::thread::Builder::new()
         .name("ready-expr".into())
         .stack_size(STACK)
         .spawn(work)
-        .ok()?;
-    thread.join().ok()
 }
 
 /// The parser's messages repeat the whole grammar's expectations; the first line is enough.

@@ -22,6 +22,8 @@ mod resourceset;
 mod suite;
 mod sync;
 mod takeover;
+#[path = "../render_parity/upstream_cli.rs"]
+pub mod upstream_cli;
 
 use std::sync::OnceLock;
 use std::time::Instant;

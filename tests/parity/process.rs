@@ -7,12 +7,12 @@ use std::process::Stdio;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::process::{Child, Command};
 
 use crate::ParityError;
 use crate::bed::{TestBed, project_root};
+use crate::upstream_cli;
 
 /// Which operator a run starts.
 #[derive(Clone, Debug)]
@@ -31,16 +31,8 @@ impl Flavor {
     pub fn upstream(version: &str) -> Result<Self, ParityError> {
         let script = project_root().join("hack/upstream-operator.sh");
         let text = std::fs::read(&script).map_err(|e| ParityError::Spawn(script.display().to_string(), e))?;
-        let hash = hex::encode(Sha256::digest(&text));
-        let cache = std::env::var_os("FLUX_OPERATOR_RS_CACHE")
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("XDG_CACHE_HOME").map(|d| PathBuf::from(d).join("flux-operator-rs")))
-            .or_else(|| std::env::var_os("HOME").map(|d| PathBuf::from(d).join(".cache/flux-operator-rs")))
-            .unwrap_or_default();
-        let binary = cache
-            .join("upstream")
-            .join(format!("{version}-{}", &hash[..12]))
-            .join("flux-operator-operator");
+        let root = upstream_cli::cache_root().unwrap_or_default();
+        let binary = upstream_cli::cache_dir(&root, version, &text).join("flux-operator-operator");
         if !binary.is_file() {
             return Err(ParityError::OracleMissing(
                 version.to_owned(),

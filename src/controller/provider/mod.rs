@@ -29,6 +29,7 @@ pub mod fetch;
 pub mod forge;
 mod oci;
 mod scheduling;
+mod secrets;
 mod service;
 pub mod watch;
 

@@ -3,7 +3,7 @@
 //! of its manifest. The registry client is the one the distribution artifacts use: token
 //! and basic auth, plain HTTP with `insecure`, extra roots from `certSecretRef`.
 
-use k8s_openapi::api::core::v1::{Secret, ServiceAccount};
+use k8s_openapi::api::core::v1::ServiceAccount;
 use kube::Api;
 use oci_client::Reference;
 use oci_client::secrets::RegistryAuth;
@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use super::fetch::{Call, FetchError, Invalid};
 use super::forge::auth::tls_pem;
+use super::secrets;
 use crate::api::InputSet;
 use crate::distribution::artifact::{ArtifactRef, Credentials, Transport, from_docker_config};
 use crate::resourceset::provider_filter::{Selection, Slot};
@@ -108,7 +109,6 @@ async fn transport(call: &Call<'_>, reference: &ArtifactRef) -> Result<Transport
 /// pull Secrets of `spec.serviceAccountName`; anonymous without either.
 async fn credentials(call: &Call<'_>, reference: &ArtifactRef) -> Result<Credentials, FetchError> {
     let namespace = call.namespace();
-    let secrets: Api<Secret> = Api::namespaced(call.client.clone(), &namespace);
     let mut names: Vec<String> = call.spec().secret_ref.iter().map(|r| r.name.clone()).collect();
     if let Some(account) = &call.spec().service_account_name {
         let accounts: Api<ServiceAccount> = Api::namespaced(call.client.clone(), &namespace);
@@ -119,8 +119,7 @@ async fn credentials(call: &Call<'_>, reference: &ArtifactRef) -> Result<Credent
         names.extend(sa.image_pull_secrets.into_iter().flatten().map(|r| r.name));
     }
     for name in names {
-        let secret = secrets
-            .get(&name)
+        let secret = secrets::read(call, &name)
             .await
             .map_err(|e| FetchError::failed(format!("Secret {namespace}/{name}"), e))?;
         let data = secret.data.unwrap_or_default();

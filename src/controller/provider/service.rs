@@ -3,14 +3,13 @@
 //! `spec.secretRef` (`token`: Bearer, else `username` and `password`: Basic) and TLS
 //! material from `spec.certSecretRef`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::Secret;
-use kube::api::Api;
 use serde_json::Value;
 
 use super::fetch::{Call, FetchError, Invalid, USER_AGENT};
+use super::secrets;
 use crate::api::{InputSet, ResourceSetInputProviderSpec};
 
 /// The largest answer read; a service that says more is refused.
@@ -157,12 +156,11 @@ async fn credentials(call: &Call<'_>) -> Result<Option<Credentials>, FetchError>
     let Some(reference) = &call.spec().secret_ref else {
         return Ok(None);
     };
-    let secret = read_secret(call, "spec.secretRef", &reference.name).await?;
-    let value = |key: &str| text(&secret, key);
-    if let Some(token) = value("token") {
+    let mut values = read_secret(call, "spec.secretRef", &reference.name).await?;
+    if let Some(token) = values.remove("token") {
         return Ok(Some(Credentials::Bearer(token)));
     }
-    match (value("username"), value("password")) {
+    match (values.remove("username"), values.remove("password")) {
         (Some(user), Some(password)) => Ok(Some(Credentials::Basic(user, password))),
         _ => Err(FetchError::failed(
             "credentials",
@@ -171,22 +169,17 @@ async fn credentials(call: &Call<'_>) -> Result<Option<Credentials>, FetchError>
     }
 }
 
-/// A key of a Secret as trimmed text; None when absent.
-fn text(secret: &Secret, key: &str) -> Option<String> {
-    let bytes = secret.data.as_ref()?.get(key)?;
-    Some(String::from_utf8_lossy(&bytes.0).trim().to_owned())
-}
-
-async fn read_secret(call: &Call<'_>, field: &'static str, name: &str) -> Result<Secret, FetchError> {
-    let api: Api<Secret> = Api::namespaced(call.client.clone(), &call.namespace());
-    api.get(name).await.map_err(|source| {
+/// The values of the Secret `field` names, as trimmed text.
+async fn read_secret(call: &Call<'_>, field: &'static str, name: &str) -> Result<BTreeMap<String, String>, FetchError> {
+    let secret = secrets::read(call, name).await.map_err(|source| {
         let error = SecretError::Read {
             field,
             name: name.to_owned(),
             source,
         };
         FetchError::failed("credentials", error)
-    })
+    })?;
+    Ok(secrets::trimmed_values(secret))
 }
 
 /// A client that trusts `ca.crt` besides the system's roots and presents `tls.crt` with
@@ -197,7 +190,7 @@ async fn http_client(call: &Call<'_>) -> Result<reqwest::Client, FetchError> {
         .user_agent(USER_AGENT)
         .connect_timeout(call.timeout.min(Duration::from_secs(10)));
     if let Some(reference) = &call.spec().cert_secret_ref {
-        let secret = read_secret(call, "spec.certSecretRef", &reference.name).await?;
+        let values = read_secret(call, "spec.certSecretRef", &reference.name).await?;
         let tls = |why: String| {
             let error = SecretError::Tls {
                 name: reference.name.clone(),
@@ -205,12 +198,12 @@ async fn http_client(call: &Call<'_>) -> Result<reqwest::Client, FetchError> {
             };
             FetchError::failed("TLS", error)
         };
-        if let Some(ca) = text(&secret, "ca.crt") {
+        if let Some(ca) = values.get("ca.crt") {
             let roots =
                 reqwest::Certificate::from_pem_bundle(ca.as_bytes()).map_err(|e| tls(format!("ca.crt: {e}")))?;
             builder = builder.tls_certs_merge(roots);
         }
-        if let (Some(cert), Some(key)) = (text(&secret, "tls.crt"), text(&secret, "tls.key")) {
+        if let (Some(cert), Some(key)) = (values.get("tls.crt"), values.get("tls.key")) {
             let pem = format!("{cert}\n{key}\n");
             let identity =
                 reqwest::Identity::from_pem(pem.as_bytes()).map_err(|e| tls(format!("tls.crt/tls.key: {e}")))?;

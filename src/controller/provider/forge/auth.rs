@@ -5,12 +5,10 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::Secret;
-use kube::Api;
-
 use super::github_app::App;
 use super::http::{ForgeError, Tls};
 use crate::controller::provider::fetch::Call;
+use crate::controller::provider::secrets;
 use crate::distribution::artifact::chain;
 
 /// How a provider authenticates.
@@ -84,17 +82,15 @@ pub fn tls(pem: &BTreeMap<String, String>) -> Result<Tls, ForgeError> {
 
 /// A Secret's values as whitespace-trimmed text.
 async fn secret_values(call: &Call<'_>, name: &str) -> Result<BTreeMap<String, String>, ForgeError> {
-    let api: Api<Secret> = Api::namespaced(call.client.clone(), &call.namespace());
-    let secret = api
-        .get_opt(name)
-        .await
-        .map_err(|e| secret_error(call, name, &format!("cannot read it: {}", chain(&e))))?
-        .ok_or_else(|| secret_error(call, name, "not found"))?;
-    let data = secret.data.unwrap_or_default();
-    Ok(data
-        .into_iter()
-        .map(|(k, v)| (k, String::from_utf8_lossy(&v.0).trim().to_owned()))
-        .collect())
+    let secret = secrets::read(call, name).await.map_err(|e| {
+        let why = if secrets::is_not_found(&e) {
+            "not found".to_owned()
+        } else {
+            format!("cannot read it: {}", chain(&e))
+        };
+        secret_error(call, name, &why)
+    })?;
+    Ok(secrets::trimmed_values(secret))
 }
 
 fn secret_error(call: &Call<'_>, name: &str, why: &str) -> ForgeError {
