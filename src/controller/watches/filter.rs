@@ -128,7 +128,8 @@ impl<K: Resource<DynamicType = ()>> ChangeFilter<K> {
             Event::Delete(obj) => {
                 let before = self.seen.remove(&object_key(&obj)).and_then(|(_, owner)| owner);
                 // An object relabelled out of the selection is deleted for the watch, with
-                // the labels it has now.
+                // the labels it has now when the watch is served from etcd (the watch cache
+                // sends the old ones: the forwarder looks, see `released`).
                 let found = match self.labels.owner_of(&obj) {
                     Some(owner) => Some((owner, Change::Deleted)),
                     None => before.map(|owner| (owner, Change::Released)),

@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex};
 
 use futures::channel::mpsc;
 use futures::{SinkExt, Stream, StreamExt};
-use kube::api::Api;
+use kube::api::{Api, DynamicObject};
 use kube::core::{ApiResource, GroupVersionKind};
 use kube::runtime::WatchStreamExt;
 use kube::runtime::reflector::ObjectRef;
@@ -30,7 +30,7 @@ use kube::{Client, Resource};
 
 use crate::apply::{Discovery, ExpectedDeletions, ObjectId};
 use counters::Counters;
-use filter::{ChangeFilter, Meta, Why};
+use filter::{Change, ChangeFilter, Meta, Why};
 
 pub use filter::OwnerLabels;
 
@@ -119,6 +119,7 @@ where
         let events = watcher::watcher(api, config).default_backoff();
         let listed = Arc::new(AtomicBool::new(false));
         let forwarder = Forwarder {
+            client: self.client.clone(),
             filter: ChangeFilter::new(self.labels),
             labels: self.labels,
             counters: self.counters.clone(),
@@ -179,12 +180,16 @@ impl<K: Resource<DynamicType = ()>> Drop for ManagedWatches<K> {
     }
 }
 
+/// How long a watch waits for the look at an object it saw go.
+const LOOK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 fn gvk(object: &ObjectId) -> GroupVersionKind {
     GroupVersionKind::gvk(&object.group, &object.version, &object.kind)
 }
 
 /// One kind's watch events, turned into triggers and counts.
 struct Forwarder<K: Resource<DynamicType = ()>> {
+    client: Client,
     filter: ChangeFilter<K>,
     labels: OwnerLabels,
     counters: Arc<Counters<K>>,
@@ -230,9 +235,14 @@ impl<K: Resource<DynamicType = ()>> Forwarder<K> {
         if done {
             self.listed.store(true, Ordering::SeqCst);
         }
-        for (owner, why) in triggers {
-            if why.change.is_deletion() && self.announced(&why) {
-                continue;
+        for (owner, mut why) in triggers {
+            if why.change.is_deletion() {
+                if self.announced(&why) {
+                    continue;
+                }
+                if self.released(&why).await {
+                    why.change = Change::Released;
+                }
             }
             let deleted = why.change.is_deletion();
             self.counters.changed(&owner, deleted);
@@ -246,6 +256,20 @@ impl<K: Resource<DynamicType = ()>> Forwarder<K> {
             }
         }
         true
+    }
+
+    /// Whether an object the watch reports deleted is still there without its owner
+    /// labels. An object that leaves the label selection is a deletion for the watch, and
+    /// the API server's watch cache sends it with the labels it had: only a look tells.
+    async fn released(&self, why: &Why) -> bool {
+        let api: Api<DynamicObject> = if why.namespace.is_empty() {
+            Api::all_with(self.client.clone(), &self.resource)
+        } else {
+            Api::namespaced_with(self.client.clone(), &why.namespace, &self.resource)
+        };
+        // The watch client has no read timeout; a deletion is assumed when no answer comes.
+        let live = tokio::time::timeout(LOOK_TIMEOUT, api.get_metadata_opt(&why.name)).await;
+        matches!(live, Ok(Ok(Some(live))) if self.labels.owner_of::<K>(&live).is_none())
     }
 
     fn announced(&self, why: &Why) -> bool {
