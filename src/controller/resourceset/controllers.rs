@@ -20,7 +20,7 @@ use kube::{Client, Resource, ResourceExt};
 
 use super::settings::Settings;
 use super::shared::Shared;
-use super::{SET_CONTROLLER, error_policy, info, reconcile, set_key};
+use super::{SET_CONTROLLER, error_policy, info, reconcile, ref_key};
 use crate::api::{ResourceSet, ResourceSetInputProvider};
 use crate::controller::Context;
 use crate::controller::provider::{self, PROVIDER_CONTROLLER};
@@ -92,8 +92,7 @@ fn sets_controller(
         move |seen, event| {
             let (by, readers) = readers_of(&shared.sets, seen, event);
             for set in &readers {
-                let key = set_key(set.namespace.as_deref().unwrap_or_default(), &set.name);
-                shared.triggers.note(key, by.clone());
+                shared.triggers.note(ref_key(set), by.clone());
             }
             futures::future::ready(Some(readers))
         }
@@ -144,9 +143,7 @@ fn drift_triggers(
     drift.filter_map(move |trigger| {
         let set = shared.sets.get(&trigger.owner).filter(|s| !s.is_disabled());
         if set.is_some() && trigger.deleted {
-            let owner = &trigger.owner;
-            let key = set_key(owner.namespace.as_deref().unwrap_or_default(), &owner.name);
-            shared.triggers.note(key, trigger.by);
+            shared.triggers.note(ref_key(&trigger.owner), trigger.by);
         }
         futures::future::ready(set.map(|_| trigger.owner))
     })
@@ -167,8 +164,7 @@ fn source_triggers(shared: &Arc<Shared>, client: &Client) -> impl Stream<Item = 
         let readers = source.map(|s| {
             let readers = shared.sources.readers(&s);
             for set in &readers {
-                let key = set_key(set.namespace.as_deref().unwrap_or_default(), &set.name);
-                shared.triggers.note(key, s.to_string());
+                shared.triggers.note(ref_key(set), s.to_string());
             }
             readers
         });

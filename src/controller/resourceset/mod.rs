@@ -67,7 +67,12 @@ pub fn key(obj: &ResourceSet) -> String {
     set_key(&obj.namespace().unwrap_or_default(), &obj.name_any())
 }
 
-pub fn set_key(namespace: &str, name: &str) -> String {
+/// [`key`] of the set `set` names.
+pub fn ref_key(set: &ObjectRef<ResourceSet>) -> String {
+    set_key(set.namespace.as_deref().unwrap_or_default(), &set.name)
+}
+
+fn set_key(namespace: &str, name: &str) -> String {
     format!("ResourceSet/{namespace}/{name}")
 }
 
